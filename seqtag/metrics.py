@@ -1,0 +1,106 @@
+"""Tagging metrics as torchmetrics states, so they can be gathered across DDP ranks.
+
+Entity scores come from seqeval in its default mode, which counts chunks the
+way the CoNLL ``conlleval`` script does (an ``I-X`` after ``O`` starts a
+chunk); predictions are converted to IOB2 first, whatever the training scheme.
+Updates only append tensors: no device-to-host sync on the hot path.
+"""
+
+from __future__ import annotations
+
+import torch
+from seqeval.metrics import classification_report
+from torchmetrics import Metric
+
+from seqtag.data.schemes import convert
+from seqtag.data.vocab import Vocab
+
+
+class EntityScores(Metric):
+    """seqeval micro precision/recall/F1 (and per entity type) over whole sentences."""
+
+    full_state_update = False
+
+    def __init__(self, tags: Vocab, scheme: str = "iob2") -> None:
+        super().__init__()
+        self.tags = list(tags.itos)
+        self.scheme = scheme
+        for name in ("preds", "target", "lengths", "widths"):
+            self.add_state(name, default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
+        batch, width = preds.shape
+        self.preds.append(preds.reshape(-1))
+        self.target.append(target.reshape(-1))
+        self.lengths.append(mask.sum(1))
+        self.widths.append(torch.full((batch,), width, device=preds.device, dtype=torch.long))
+
+    def sequences(self) -> tuple[list[list[str]], list[list[str]]]:
+        """Gold and predicted IOB2 tag sequences, one list per sentence."""
+        if not self.lengths:
+            return [], []
+
+        def flat(state: list[torch.Tensor] | torch.Tensor) -> list[int]:
+            tensor = torch.cat(state) if isinstance(state, list) else state
+            return tensor.cpu().tolist()
+
+        preds, target = flat(self.preds), flat(self.target)
+        lengths, widths = flat(self.lengths), flat(self.widths)
+        gold, pred = [], []
+        offset = 0
+        for length, width in zip(lengths, widths, strict=True):
+            gold.append(self._strings(target[offset : offset + length]))
+            pred.append(self._strings(preds[offset : offset + length]))
+            offset += width
+        return gold, pred
+
+    def _strings(self, ids: list[int]) -> list[str]:
+        tags = [self.tags[i] for i in ids]
+        return convert(tags, self.scheme, "iob2") if self.scheme != "iob2" else tags
+
+    def report(self, digits: int = 4) -> str:
+        gold, pred = self.sequences()
+        return classification_report(gold, pred, digits=digits, zero_division=0)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        gold, pred = self.sequences()
+        scores = classification_report(gold, pred, output_dict=True, zero_division=0)
+        micro = scores.pop("micro avg")
+        out = {
+            "precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1-score"],
+        }
+        for kind, row in scores.items():
+            if not kind.endswith(" avg"):
+                out[f"f1_{kind}"] = row["f1-score"]
+        return {k: torch.tensor(float(v)) for k, v in out.items()}
+
+
+class TokenAccuracy(Metric):
+    """Share of real (non-padding) tokens tagged correctly."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("correct", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
+        self.correct += ((preds == target) & mask).sum()
+        self.total += mask.sum()
+
+    def report(self, digits: int = 4) -> str:
+        acc = self.compute()["acc"].item()
+        return f"token accuracy: {acc:.{digits}f} ({int(self.correct)} / {int(self.total)} tokens)\n"
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {"acc": self.correct.float() / self.total.clamp(min=1)}
+
+
+def scores_for(task: str, tags: Vocab, scheme: str) -> Metric:
+    """The metric of a task: entity scores for ``entity``, accuracy for ``token``."""
+    if task == "entity":
+        return EntityScores(tags, scheme)
+    if task == "token":
+        return TokenAccuracy()
+    raise ValueError(f"unknown task {task!r}")

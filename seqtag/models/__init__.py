@@ -1,0 +1,1 @@
+"""Embedding, encoder and head modules, and the Lightning module that ties them together."""

@@ -1,0 +1,65 @@
+"""Word embeddings: random, or initialised from pretrained vectors; frozen or fine-tuned."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch import nn
+
+from seqtag.data.casing import CASES
+from seqtag.data.datamodule import Vocabularies
+from seqtag.data.vectors import PretrainedVectors
+
+log = logging.getLogger(__name__)
+
+
+class WordEmbedding(nn.Module):
+    """Embeds word indices; rows of words with a pretrained vector start from it.
+
+    ``dim`` may be left ``None`` with ``vectors`` (it is the vectors' width).
+    ``freeze`` keeps every row fixed; words without a vector then stay at their
+    random start, which is why fine-tuning is the default. ``casing_dim > 0``
+    appends an embedding of the word's shape (capitalised, upper, numeric, ...),
+    which lowercased vectors such as GloVe 6B cannot tell apart.
+    """
+
+    def __init__(
+        self, vocabs: Vocabularies, dim: int | None = None,
+        vectors: PretrainedVectors | None = None, freeze: bool = False, dropout: float = 0.0,
+        casing_dim: int = 0,
+    ) -> None:
+        super().__init__()
+        if vectors is None and dim is None:
+            raise ValueError("set the embedding dim, or give pretrained vectors")
+        if vectors is not None and dim is not None and dim != vectors.dim:
+            raise ValueError(f"dim={dim} but the pretrained vectors have {vectors.dim} dimensions")
+        dim = dim or vectors.dim
+        weight = torch.empty(len(vocabs.words), dim)
+        bound = math.sqrt(3.0 / dim)
+        nn.init.uniform_(weight, -bound, bound)
+        self.coverage = 0.0
+        if vectors is not None:
+            rows, hits = [], []
+            for index, word in enumerate(vocabs.words.itos):
+                row = vectors.lookup(word)
+                if row is not None:
+                    rows.append(row)
+                    hits.append(index)
+            if hits:
+                weight[hits] = torch.from_numpy(vectors.matrix[rows]).float()
+            self.coverage = len(hits) / max(1, len(vocabs.words) - 2)
+            log.info("pretrained vectors cover %d of %d words (%.1f%%)",
+                     len(hits), len(vocabs.words) - 2, 100 * self.coverage)
+        weight[0] = 0.0
+        self.embedding = nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=0)
+        self.casing = nn.Embedding(len(CASES), casing_dim, padding_idx=0) if casing_dim else None
+        self.dropout = nn.Dropout(dropout)
+        self.output_dim = dim + casing_dim
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        embedded = self.embedding(batch["words"])
+        if self.casing is not None:
+            embedded = torch.cat([embedded, self.casing(batch["case"])], dim=-1)
+        return self.dropout(embedded)

@@ -1,0 +1,104 @@
+"""The Lightning module of a sequence tagger: embedding -> encoder -> head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MaxMetric
+
+from seqtag.data.datamodule import Vocabularies
+from seqtag.metrics import scores_for
+
+
+class SequenceTagger(L.LightningModule):
+    """Tags every token. The parts arrive as partials (from Hydra ``_partial_: true``)
+    and are completed here with what only the data knows: vocabulary and tag set
+    sizes, and each part's input width.
+    """
+
+    def __init__(
+        self,
+        vocabs: Vocabularies,
+        embedding: Callable[..., nn.Module],
+        encoder: Callable[..., nn.Module],
+        head: Callable[..., nn.Module],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        scheduler_interval: str = "epoch",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.vocabs = vocabs
+        self.embedding = embedding(vocabs=vocabs)
+        self.encoder = encoder(input_size=self.embedding.output_dim)
+        self.head = head(input_size=self.encoder.output_dim, num_tags=len(vocabs.tags))
+        self.metric_name = "f1" if vocabs.task == "entity" else "acc"
+        self.val_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
+        self.test_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
+        self.val_best = MaxMetric()
+        self.val_best.persistent(True)  # the best score so far survives a resume
+        self.reports: dict[str, str] = {}
+
+    def transfer_batch_to_device(self, batch: dict, device: torch.device, dataloader_idx: int) -> dict:
+        # ``lengths`` stays on the CPU: packing reads it there, and a copy back
+        # from the GPU would stall every step.
+        return {k: v if k == "lengths" else v.to(device, non_blocking=True) for k, v in batch.items()}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Encoder features (B, T, H) for a padded batch."""
+        return self.encoder(self.embedding(batch), batch["lengths"])
+
+    def predict_tags(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head.decode(self(batch), batch["mask"])
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.head.loss(self(batch), batch["tags"], batch["mask"])
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True,
+                 batch_size=batch["lengths"].numel())
+        return loss
+
+    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+        features = self(batch)
+        loss = self.head.loss(features, batch["tags"], batch["mask"])
+        self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=batch["lengths"].numel())
+        scores = self.val_scores if stage == "val" else self.test_scores
+        scores.update(self.head.decode(features, batch["mask"]), batch["tags"], batch["mask"])
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def _eval_epoch_end(self, stage: str) -> None:
+        scores = self.val_scores if stage == "val" else self.test_scores
+        values = scores.compute()
+        self.reports[stage] = scores.report()
+        scores.reset()
+        self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, prog_bar=False)
+        if stage == "val" and not self.trainer.sanity_checking:
+            self.val_best(values[self.metric_name])
+            self.log(f"val/{self.metric_name}_best", self.val_best.compute(), prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.hparams.optimizer(params=self.parameters())
+        if self.hparams.scheduler is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": self.hparams.scheduler(optimizer=optimizer),
+                "monitor": f"val/{self.metric_name}",
+                "interval": self.hparams.scheduler_interval,
+            },
+        }

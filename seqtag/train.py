@@ -1,0 +1,87 @@
+"""``seqtag-train``: compose the config, build data and model, fit, then score the best checkpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import hydra
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from seqtag.data.errors import SeqtagDataError
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def _instantiate_all(group: DictConfig | None) -> list:
+    return [hydra.utils.instantiate(c) for c in (group or {}).values() if c and "_target_" in c]
+
+
+@rank_zero_only
+def _save(output_dir: Path, metrics: dict[str, float], cfg: DictConfig, trainer: L.Trainer) -> None:
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    params = OmegaConf.to_container(cfg, resolve=True)
+    hp = {f"hp/{k.replace('/', '_')}": v for k, v in metrics.items()
+          if k.startswith(("val/", "test/")) and "/loss" not in k}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(params, metrics=hp)
+        else:
+            logger.log_hyperparams(params)
+        logger.finalize("success")
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train and evaluate as ``cfg`` says; returns the final metrics (also in metrics.json)."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    # a partial, then the call: kwargs given to instantiate would be turned into config nodes
+    model = hydra.utils.instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")),
+        logger=_instantiate_all(cfg.get("logger")) or False,
+    )
+    # seqtag checkpoints pickle the vocabularies with the hyper-parameters, so
+    # they load with weights_only=False: resume only from checkpoints you trust.
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
+
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+    if not best:
+        log.warning("no best checkpoint was saved; scoring the weights as they are")
+    metrics: dict[str, float] = {}
+    for run in (trainer.validate, trainer.test):
+        if run is trainer.test and not cfg.get("test", True):
+            continue
+        for results in run(model, datamodule=datamodule, ckpt_path=best or None, weights_only=False):
+            metrics.update({k: float(v) for k, v in results.items()})
+    metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()
+                    if k.endswith("_best") or k.startswith("perf/")})
+    if best:
+        metrics["best_epoch_checkpoint"] = str(best)  # type: ignore[assignment]
+    _save(Path(cfg.paths.output_dir), metrics, cfg, trainer)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Console entry point; returns the optimised metric for sweepers."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        metrics = train(cfg)
+    except SeqtagDataError as err:
+        log.error("%s", err)
+        raise SystemExit(f"seqtag: {err}") from None
+    return metrics.get(cfg.get("optimized_metric", ""))
+
+
+if __name__ == "__main__":
+    main()
