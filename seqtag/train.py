@@ -9,6 +9,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from hydra.errors import InstantiationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -53,20 +54,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # they load with weights_only=False: resume only from checkpoints you trust.
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
 
+    # validate/test reset callback_metrics: keep what only fit knows first
+    metrics: dict[str, float] = {
+        k: float(v) for k, v in trainer.callback_metrics.items()
+        if k.endswith("_best") or k.startswith("perf/")
+    }
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
     if not best:
         log.warning("no best checkpoint was saved; scoring the weights as they are")
-    metrics: dict[str, float] = {}
     for run in (trainer.validate, trainer.test):
         if run is trainer.test and not cfg.get("test", True):
             continue
         for results in run(model, datamodule=datamodule, ckpt_path=best or None, weights_only=False):
             metrics.update({k: float(v) for k, v in results.items()})
-    metrics.update({k: float(v) for k, v in trainer.callback_metrics.items()
-                    if k.endswith("_best") or k.startswith("perf/")})
-    if best:
-        metrics["best_epoch_checkpoint"] = str(best)  # type: ignore[assignment]
     _save(Path(cfg.paths.output_dir), metrics, cfg, trainer)
     return metrics
 
@@ -77,9 +78,14 @@ def main(cfg: DictConfig) -> float | None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         metrics = train(cfg)
-    except SeqtagDataError as err:
-        log.error("%s", err)
-        raise SystemExit(f"seqtag: {err}") from None
+    except (SeqtagDataError, InstantiationException) as err:
+        # Bad input or a bad config value: one clear line, not a library traceback.
+        cause = err.__cause__ if isinstance(err, InstantiationException) else None
+        if cause is not None and not isinstance(cause, (SeqtagDataError, ValueError, TypeError)):
+            raise
+        message = f"{cause} (config key: {getattr(err, 'full_key', '?')})" if cause else str(err)
+        log.error("%s", message)
+        raise SystemExit(f"seqtag: {message}") from None
     return metrics.get(cfg.get("optimized_metric", ""))
 
 

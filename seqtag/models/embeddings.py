@@ -11,6 +11,7 @@ from torch import nn
 from seqtag.data.casing import CASES
 from seqtag.data.datamodule import Vocabularies
 from seqtag.data.vectors import PretrainedVectors
+from seqtag.data.vocab import UNK
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,14 @@ class WordEmbedding(nn.Module):
     random start, which is why fine-tuning is the default. ``casing_dim > 0``
     appends an embedding of the word's shape (capitalised, upper, numeric, ...),
     which lowercased vectors such as GloVe 6B cannot tell apart.
+    ``word_dropout`` replaces that share of training tokens by ``<unk>``, so the
+    unknown-word vector is trained for the unseen words of test data.
     """
 
     def __init__(
         self, vocabs: Vocabularies, dim: int | None = None,
         vectors: PretrainedVectors | None = None, freeze: bool = False, dropout: float = 0.0,
-        casing_dim: int = 0,
+        casing_dim: int = 0, word_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if vectors is None and dim is None:
@@ -56,10 +59,16 @@ class WordEmbedding(nn.Module):
         self.embedding = nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=0)
         self.casing = nn.Embedding(len(CASES), casing_dim, padding_idx=0) if casing_dim else None
         self.dropout = nn.Dropout(dropout)
+        self.word_dropout = word_dropout
+        self.unk_index = vocabs.words.index(UNK)
         self.output_dim = dim + casing_dim
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        embedded = self.embedding(batch["words"])
+        words = batch["words"]
+        if self.training and self.word_dropout > 0:
+            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
+            words = words.masked_fill(drop, self.unk_index)
+        embedded = self.embedding(words)
         if self.casing is not None:
             embedded = torch.cat([embedded, self.casing(batch["case"])], dim=-1)
         return self.dropout(embedded)

@@ -1,0 +1,1 @@
+"""Reading corpora, tag schemes, vocabularies, pretrained vectors and batching."""

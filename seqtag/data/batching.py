@@ -1,0 +1,109 @@
+"""Length-bucketed batches and the collate step that pads them into tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import Sampler
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of sentences of similar length, so little compute is spent on padding.
+
+    Training: shuffle, cut into pools of ``batch_size * pool_batches``, sort each
+    pool by length, batch, then shuffle the batches; the order depends only on
+    ``seed`` and the epoch (``set_epoch``, called by Lightning), so resumed runs
+    see the same batches. Under ``torch.distributed`` every rank takes an equal
+    share of the batches, so Lightning must not add its own sampler
+    (``use_distributed_sampler: false``).
+    """
+
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,
+        pool_batches: int = 50,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.pool_batches = pool_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _replicas(self) -> tuple[int, int]:
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+
+    def _all_batches(self) -> list[np.ndarray]:
+        n = len(self.lengths)
+        if not self.shuffle:
+            order = np.argsort(self.lengths, kind="stable")
+            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+        rng = np.random.default_rng((self.seed, self.epoch))
+        order = rng.permutation(n)
+        pool = self.batch_size * self.pool_batches
+        batches = []
+        for start in range(0, n, pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches.extend(chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._all_batches()
+        rank, world = self._replicas()
+        if world > 1:
+            per_rank = len(batches) // world
+            batches = batches[rank : per_rank * world : world]
+        for batch in batches:
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        n = -(-len(self.lengths) // self.batch_size)
+        if self.shuffle:
+            pool = self.batch_size * self.pool_batches
+            full, rest = divmod(len(self.lengths), pool)
+            n = full * self.pool_batches + -(-rest // self.batch_size)
+        return n // self._replicas()[1]
+
+
+def pad(sequences: Sequence[np.ndarray], value: int = 0) -> torch.Tensor:
+    lengths = [len(s) for s in sequences]
+    out = np.full((len(sequences), max(lengths)), value, dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        out[row, : len(seq)] = seq
+    return torch.from_numpy(out)
+
+
+class TaggingCollator:
+    """Pad a list of examples into a batch dict.
+
+    Keys: ``words`` and ``tags`` (B, T), ``mask`` (B, T, True on real tokens) and
+    ``lengths`` (B,), which stays on the CPU as ``pack_padded_sequence`` wants.
+    """
+
+    def __init__(self, columns: Sequence[str] = ("words", "tags")) -> None:
+        self.columns = tuple(columns)
+
+    def __call__(self, examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+        batch = {name: pad([ex[name] for ex in examples]) for name in self.columns}
+        lengths = torch.tensor([len(ex[self.columns[0]]) for ex in examples], dtype=torch.int64)
+        batch["lengths"] = lengths
+        batch["mask"] = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        return batch
+
+
+def batch_size(batch: dict[str, torch.Tensor]) -> int:
+    return int(batch["lengths"].numel())
+
+
+def num_tokens(batch: dict[str, torch.Tensor]) -> int:
+    return int(batch["lengths"].sum())

@@ -1,0 +1,181 @@
+"""The Lightning data module for token tagging: corpus -> vocabularies -> padded batches."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import datasets
+import lightning as L
+import numpy as np
+from torch.utils.data import DataLoader
+
+from seqtag.data.batching import BucketBatchSampler, TaggingCollator
+from seqtag.data.casing import casing
+from seqtag.data.corpus import Corpus
+from seqtag.data.errors import CorpusFormatError
+from seqtag.data.schemes import ENTITY_SCHEMES, check_scheme, convert, detect_scheme
+from seqtag.data.vectors import PretrainedVectors
+from seqtag.data.vocab import Vocab, normalize
+
+log = logging.getLogger(__name__)
+METRICS = {"f1": "entity", "acc": "token"}
+
+
+@dataclass
+class Vocabularies:
+    """What a model needs to know about its data: indices, tag scheme and task."""
+
+    words: Vocab
+    tags: Vocab
+    scheme: str
+    task: str
+    lowercase: bool = False
+    digits_to_zero: bool = False
+
+    def word_key(self, word: str) -> str:
+        return normalize(word, self.lowercase, self.digits_to_zero)
+
+
+class TaggingDataModule(L.LightningDataModule):
+    """Loads a corpus, converts its tags to the training scheme and numericalises it.
+
+    ``metric`` names the task: ``f1`` (entity spans scored with seqeval, tags in
+    an IOB scheme) or ``acc`` (token accuracy, e.g. POS). ``train_scheme`` is the
+    scheme the model learns (``iob2`` or ``iobes``); scores are always on IOB2.
+    Words seen in validation/test that have a pretrained vector join the
+    vocabulary, so their vectors are used even though training never saw them.
+    """
+
+    def __init__(
+        self, corpus: Corpus, metric: str = "f1", train_scheme: str = "iob2",
+        min_freq: int = 1, lowercase: bool = False, digits_to_zero: bool = False,
+        vectors: PretrainedVectors | None = None, batch_size: int = 32,
+        eval_batch_size: int = 256, num_workers: int = 0, max_sentences: int | None = None,
+        cache_dir: str | None = None, seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}")
+        self.corpus = corpus
+        self.metric = metric
+        self.task = METRICS[metric]
+        self.train_scheme = check_scheme(train_scheme)
+        if self.task == "entity" and self.train_scheme not in ("iob2", "iobes"):
+            raise ValueError("train_scheme must be 'iob2' or 'iobes' for entity tasks")
+        if self.task == "token":
+            self.train_scheme = "none"
+        self.min_freq = min_freq
+        self.lowercase = lowercase
+        self.digits_to_zero = digits_to_zero
+        self.vectors = vectors
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.max_sentences = max_sentences
+        self.cache_dir = cache_dir
+        self.seed = seed
+        self.vocabs: Vocabularies | None = None
+        self.splits: dict[str, list[dict[str, np.ndarray]]] = {}
+        self.raw: datasets.DatasetDict | None = None
+
+    # -- building -----------------------------------------------------------------
+    def _limit(self, raw: datasets.DatasetDict) -> datasets.DatasetDict:
+        if self.max_sentences is None:
+            return raw
+        return datasets.DatasetDict(
+            {k: v.select(range(min(self.max_sentences, len(v)))) for k, v in raw.items()}
+        )
+
+    def _to_training_scheme(self, raw: datasets.DatasetDict) -> datasets.DatasetDict:
+        if self.task != "entity":
+            return raw
+        source = self.corpus.scheme
+        if source == "auto":
+            source = detect_scheme(raw["train"]["tags"])
+            log.info("detected tag scheme: %s", source.upper())
+        if source not in ENTITY_SCHEMES:
+            raise CorpusFormatError(
+                self.corpus.root, None,
+                f"metric 'f1' needs entity tags in IOB1/IOB2/IOBES, but the corpus scheme is "
+                f"{source!r}; use metric=acc for plain token tags",
+            )
+        if source == self.train_scheme:
+            return raw
+        target = self.train_scheme
+        return raw.map(
+            lambda batch: {"tags": [convert(t, source, target) for t in batch["tags"]]},
+            batched=True, desc=f"tags {source}->{target}",
+        )
+
+    def _build_vocabularies(self, raw: datasets.DatasetDict) -> Vocabularies:
+        counts: Counter[str] = Counter()
+        for tokens in raw["train"]["tokens"]:
+            counts.update(normalize(t, self.lowercase, self.digits_to_zero) for t in tokens)
+        extra: set[str] = set()
+        if self.vectors is not None:
+            for split in ("validation", "test"):
+                if split in raw:
+                    for tokens in raw[split]["tokens"]:
+                        extra.update(
+                            k for t in tokens
+                            if (k := normalize(t, self.lowercase, self.digits_to_zero)) in self.vectors
+                        )
+        words = Vocab.for_words(counts, self.min_freq, extra)
+        tags = Vocab.for_tags(t for split in raw.values() for seq in split["tags"] for t in seq)
+        log.info("vocabulary: %d words (%d from dev/test with vectors), %d tags",
+                 len(words), len(words) - len(Vocab.for_words(counts, self.min_freq)), len(tags))
+        return Vocabularies(words, tags, self.train_scheme, self.task, self.lowercase,
+                            self.digits_to_zero)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.vocabs is not None:
+            return
+        raw = self._to_training_scheme(self._limit(self.corpus.load(self.cache_dir)))
+        vocabs = self._build_vocabularies(raw)
+        words, tags = vocabs.words, vocabs.tags
+
+        def numericalise(batch: dict) -> dict:
+            return {
+                "words": [[words.index(vocabs.word_key(t)) for t in seq] for seq in batch["tokens"]],
+                "tags": [tags.indices(seq) for seq in batch["tags"]],
+                "case": [[casing(t) for t in seq] for seq in batch["tokens"]],
+            }
+
+        encoded = raw.map(numericalise, batched=True, desc="numericalising")
+        # Arrow rows are slow to fetch one by one; hold each split as numpy arrays.
+        self.splits = {
+            name: [
+                {"words": np.asarray(w, dtype=np.int64), "tags": np.asarray(t, dtype=np.int64),
+                 "case": np.asarray(c, dtype=np.int64)}
+                for w, t, c in zip(split["words"], split["tags"], split["case"], strict=True)
+            ]
+            for name, split in encoded.items()
+        }
+        self.raw = raw
+        self.vocabs = vocabs
+
+    # -- loaders ------------------------------------------------------------------
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        if split not in self.splits:
+            raise KeyError(f"the corpus has no {split!r} split (files: {self.corpus.files})")
+        examples = self.splits[split]
+        sampler = BucketBatchSampler(
+            [len(ex["words"]) for ex in examples],
+            self.batch_size if train else self.eval_batch_size,
+            shuffle=train, seed=self.seed,
+        )
+        return DataLoader(
+            examples, batch_sampler=sampler, collate_fn=TaggingCollator(("words", "tags", "case")),
+            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)

@@ -1,0 +1,72 @@
+"""Every preset and group option composes, and its targets build real objects."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import get_method, instantiate
+from omegaconf import OmegaConf
+
+from seqtag.data.datamodule import TaggingDataModule, Vocabularies
+from seqtag.data.vocab import Vocab
+from seqtag.models.tagger import SequenceTagger
+from tests.conftest import CONFIG_DIR
+
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+ENCODERS = sorted(p.stem for p in (CONFIG_DIR / "model" / "encoder").glob("*.yaml"))
+VOCABS = Vocabularies(
+    Vocab(["<pad>", "<unk>", "the", "paris"], unk="<unk>"), Vocab(["O", "B-LOC", "I-LOC"]), "iob2", "entity"
+)
+
+
+def _compose(*overrides: str, tmp_path: Path):
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+
+
+def test_experiment_presets_exist():
+    assert {"conll2003", "ud_ewt_pos", "quickstart"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_composes_and_resolves(experiment: str, tmp_path: Path):
+    cfg = _compose(f"experiment={experiment}", tmp_path=tmp_path)
+    OmegaConf.resolve(cfg)
+    for node in (cfg.data, cfg.data.corpus, cfg.model, cfg.trainer):
+        assert callable(get_method(node._target_))
+    assert cfg.monitor == f"val/{cfg.data.metric}"
+    assert cfg.callbacks.model_checkpoint.monitor == cfg.monitor
+    assert isinstance(instantiate(cfg.data), TaggingDataModule)
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_every_encoder_builds_a_model(encoder: str, tmp_path: Path):
+    cfg = _compose(f"model/encoder={encoder}", "model/embedding=random", tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    assert isinstance(model, SequenceTagger)
+    assert model.encoder.rnn.mode.lower().startswith(cfg.model.encoder.cell)
+    assert model.encoder.rnn.bidirectional == cfg.model.encoder.bidirectional
+
+
+def test_glove_embedding_builds_with_pretrained_rows(tmp_path: Path):
+    cfg = _compose(tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    assert model.embedding.output_dim == 50
+    assert model.embedding.coverage == 1.0  # 'the' and 'paris' are in GloVe 6B
+
+
+def test_command_line_overrides_reach_the_objects(tmp_path: Path):
+    cfg = _compose("model.encoder.hidden_size=17", "model.encoder.num_layers=2", "model.optimizer.lr=0.5",
+                   "model/embedding=random", tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    assert model.encoder.output_dim == 34
+    assert model.encoder.rnn.num_layers == 2
+    assert model.configure_optimizers().param_groups[0]["lr"] == 0.5
+
+
+def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("SEQTAG_DATA_DIR", "/somewhere/corpora")
+    cfg = _compose(tmp_path=tmp_path)
+    assert cfg.data.corpus.root == "/somewhere/corpora/conll2003"
+    cfg = _compose("paths.data_dir=/elsewhere", tmp_path=tmp_path)
+    assert cfg.data.corpus.root == "/elsewhere/conll2003"

@@ -1,0 +1,139 @@
+"""``seqtag-train`` end to end, as a user runs it, on slices of the real corpora."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_train(
+    *overrides: str, data_dir: Path | str, cache: Path, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SEQTAG_DATA_DIR": str(data_dir), "SEQTAG_CACHE_DIR": str(cache),
+           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    return subprocess.run(
+        [sys.executable, "-m", "seqtag.train", *overrides, "trainer.enable_progress_bar=false"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def _scalars(event_dir: Path) -> dict[str, list[float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    found: dict[str, list[float]] = {}
+    for events in event_dir.glob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            found.setdefault(tag, []).extend(e.value for e in acc.Scalars(tag))
+    return found
+
+
+def _hparams_plugin_written(event_dir: Path) -> bool:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    for events in event_dir.glob("events.out.tfevents.*"):
+        acc = EventAccumulator(str(events))
+        acc.Reload()
+        if "hparams" in acc.PluginTagToContent("hparams") or acc.PluginTagToContent("hparams"):
+            return True
+    return False
+
+
+def test_ner_run_writes_every_artifact(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    run_dir = tmp_path / "run"
+    result = run_train(
+        "data.max_sentences=1500", "trainer.max_epochs=3", f"hydra.run.dir={run_dir}",
+        data_dir=data_dir, cache=hf_cache,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert "vocabulary:" in (run_dir / "train.log").read_text()
+    checkpoints = {p.name for p in (run_dir / "checkpoints").glob("*.ckpt")}
+    assert "last.ckpt" in checkpoints and any(n.startswith("best_") for n in checkpoints)
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for stage in ("val", "test"):
+        for name in ("f1", "precision", "recall"):
+            assert 0.0 <= metrics[f"{stage}/{name}"] <= 1.0
+        assert metrics[f"{stage}/f1"] > 0.3  # 3 epochs on 1,500 sentences learn real entities
+        assert {f"{stage}/f1_{t}" for t in ("PER", "LOC", "ORG", "MISC")} <= set(metrics)
+    assert metrics["val/f1_best"] == pytest.approx(metrics["val/f1"], abs=1e-6)  # best ckpt rescored
+    assert metrics["perf/tokens_per_second"] > 0
+
+    report = (run_dir / "test_report.txt").read_text()
+    assert all(t in report for t in ("PER", "LOC", "ORG", "MISC", "micro avg"))
+    scalars = _scalars(run_dir / "tensorboard")
+    assert {"train/loss_epoch", "val/f1", "val/f1_PER", "lr-Adam", "perf/epoch_seconds"} <= set(scalars)
+    assert len(scalars["val/f1"]) >= 3  # once per epoch (+ the final rescoring)
+    assert _hparams_plugin_written(run_dir / "tensorboard")
+    throughput = json.loads((run_dir / "throughput.json").read_text())
+    assert len(throughput) == 3 and throughput[0]["epoch_seconds"] > 0
+
+
+def test_pos_run_reports_accuracy(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    run_dir = tmp_path / "pos"
+    result = run_train(
+        "experiment=ud_ewt_pos", "data.max_sentences=800", "trainer.max_epochs=2",
+        f"hydra.run.dir={run_dir}", data_dir=data_dir, cache=hf_cache,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0.5 < metrics["val/acc"] <= 1.0 and 0.5 < metrics["test/acc"] <= 1.0
+    assert "val/f1" not in metrics
+    assert "token accuracy" in (run_dir / "test_report.txt").read_text()
+
+
+@pytest.mark.slow
+def test_multirun_sweep_writes_one_run_per_value(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    sweep_dir = tmp_path / "sweep"
+    result = run_train(
+        "-m", "model.encoder.num_layers=1,2", "data.max_sentences=200", "trainer.max_epochs=1",
+        f"hydra.sweep.dir={sweep_dir}", data_dir=data_dir, cache=hf_cache,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job, layers in (("0", 1), ("1", 2)):
+        assert (sweep_dir / job / "metrics.json").is_file()
+        overrides = (sweep_dir / job / ".hydra" / "overrides.yaml").read_text()
+        assert f"model.encoder.num_layers={layers}" in overrides
+
+
+def test_missing_data_folder_gives_one_clear_message(hf_cache: Path, tmp_path: Path):
+    result = run_train(
+        f"hydra.run.dir={tmp_path / 'run'}", data_dir=tmp_path / "no-data", cache=hf_cache,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "corpus files not found" in result.stderr
+    assert str(tmp_path / "no-data" / "conll2003" / "train.txt") in result.stderr
+    assert "SEQTAG_DATA_DIR" in result.stderr
+    assert "eriktks/conll2003" in result.stderr  # the hub was tried, offline, and failed cleanly
+
+
+def test_malformed_corpus_line_names_file_and_line(hf_cache: Path, tmp_path: Path):
+    corpus = tmp_path / "data" / "conll2003"
+    corpus.mkdir(parents=True)
+    good = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+    (corpus / "train.txt").write_text(good + "German JJ B-MISC\n")
+    (corpus / "valid.txt").write_text(good)
+    (corpus / "test.txt").write_text(good)
+    result = run_train(f"hydra.run.dir={tmp_path / 'run'}", data_dir=tmp_path / "data", cache=hf_cache)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"{corpus / 'train.txt'}, line 4: expected 4 columns, found 3" in result.stderr
+
+
+def test_unknown_tag_scheme_is_a_clear_config_error(hf_cache: Path, tmp_path: Path):
+    result = run_train(
+        "data.corpus.scheme=bilou", f"hydra.run.dir={tmp_path / 'run'}", data_dir=tmp_path, cache=hf_cache,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "unknown tag scheme 'bilou'" in result.stderr
