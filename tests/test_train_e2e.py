@@ -137,3 +137,19 @@ def test_unknown_tag_scheme_is_a_clear_config_error(hf_cache: Path, tmp_path: Pa
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "unknown tag scheme 'bilou'" in result.stderr
+
+
+def test_resume_from_last_checkpoint_continues_the_run(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    first = tmp_path / "first"
+    common = ("data.max_sentences=300", "callbacks.early_stopping=null")
+    result = run_train(*common, "trainer.max_epochs=1", f"hydra.run.dir={first}",
+                       data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = tmp_path / "resumed"
+    result = run_train(*common, "trainer.max_epochs=2", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}",
+                       f"hydra.run.dir={resumed}", data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Restoring states from the checkpoint path" in result.stderr + result.stdout
+    epochs = json.loads((resumed / "throughput.json").read_text())
+    assert [e["epoch"] for e in epochs] == [1]  # only the second epoch was trained again
+    assert json.loads((resumed / "metrics.json").read_text())["test/f1"] >= 0.0

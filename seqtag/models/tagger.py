@@ -57,8 +57,8 @@ class SequenceTagger(L.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.head.loss(self(batch), batch["tags"], batch["mask"])
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True,
-                 batch_size=batch["lengths"].numel())
+        # not on the progress bar: showing it would copy the loss to the host every step
+        self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=batch["lengths"].numel())
         return loss
 
     def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
