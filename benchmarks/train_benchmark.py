@@ -40,11 +40,12 @@ def summarize(run_dir: Path) -> dict:
     epochs = json.loads((run_dir / "throughput.json").read_text())
     overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
     config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
-    keep = {k: round(v, 4) for k, v in metrics.items() if not k.startswith("perf/") and "/loss" not in k}
+    keep = {k: round(v, 4) for k, v in metrics.items()
+            if isinstance(v, float) and not k.startswith("perf/") and "/loss" not in k}
     return {
         "run_dir": str(run_dir),
         "command": "seqtag-train " + " ".join(o for o in overrides if not o.startswith("hydra.")),
-        "threads": os.environ.get("OMP_NUM_THREADS", "default"),
+        "torch_threads": epochs[0].get("torch_threads", "not recorded"),
         "date": datetime.fromtimestamp((run_dir / "metrics.json").stat().st_mtime, timezone.utc)
         .strftime("%Y-%m-%d"),
         "machine": machine(),

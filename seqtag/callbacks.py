@@ -46,11 +46,13 @@ class Throughput(L.Callback):
             "epoch_seconds": seconds,
             "tokens_per_second": self._tokens / max(seconds, 1e-9),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "torch_threads": torch.get_num_threads(),
         }
         if pl_module.device.type == "cuda":
             record["peak_gpu_mib"] = torch.cuda.max_memory_allocated(pl_module.device) / 2**20
         self.records.append(record)
-        pl_module.log_dict({f"perf/{k}": float(v) for k, v in record.items() if k != "epoch"})
+        pl_module.log_dict({f"perf/{k}": float(v) for k, v in record.items()
+                           if k not in ("epoch", "torch_threads")})
         self._write()
 
     @rank_zero_only
