@@ -118,12 +118,9 @@ def test_missing_data_folder_gives_one_clear_message(hf_cache: Path, tmp_path: P
 
 
 def test_malformed_corpus_line_names_file_and_line(hf_cache: Path, tmp_path: Path):
-    corpus = tmp_path / "data" / "conll2003"
-    corpus.mkdir(parents=True)
-    good = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
-    (corpus / "train.txt").write_text(good + "German JJ B-MISC\n")
-    (corpus / "valid.txt").write_text(good)
-    (corpus / "test.txt").write_text(good)
+    corpus = _tiny_conll2003(tmp_path / "data") / "conll2003"
+    with open(corpus / "train.txt", "a") as handle:
+        handle.write("German JJ B-MISC\n")
     result = run_train(f"hydra.run.dir={tmp_path / 'run'}", data_dir=tmp_path / "data", cache=hf_cache)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -153,3 +150,28 @@ def test_resume_from_last_checkpoint_continues_the_run(data_dir: Path, hf_cache:
     epochs = json.loads((resumed / "throughput.json").read_text())
     assert [e["epoch"] for e in epochs] == [1]  # only the second epoch was trained again
     assert json.loads((resumed / "metrics.json").read_text())["test/f1"] >= 0.0
+
+
+def _tiny_conll2003(root: Path) -> Path:
+    corpus = root / "conll2003"
+    corpus.mkdir(parents=True)
+    text = "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        (corpus / name).write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (("model.embedding.vectors.package=no_such_vectors_pkg",), "pip install no-such-vectors-pkg"),
+        (("model/embedding=glove_file", "model.embedding.vectors.path=/nowhere/vectors.txt"),
+         "/nowhere/vectors.txt: vectors file not found"),
+    ],
+)
+def test_missing_embeddings_give_one_clear_message(overrides, expected, hf_cache: Path, tmp_path: Path):
+    data = _tiny_conll2003(tmp_path / "data")
+    result = run_train(*overrides, f"hydra.run.dir={tmp_path / 'run'}", data_dir=data, cache=hf_cache)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert expected in result.stderr
