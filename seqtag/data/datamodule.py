@@ -124,8 +124,9 @@ class TaggingDataModule(L.LightningDataModule):
                         )
         words = Vocab.for_words(counts, self.min_freq, extra)
         tags = Vocab.for_tags(t for split in raw.values() for seq in split["tags"] for t in seq)
+        kept = {w for w, c in counts.items() if c >= self.min_freq}
         log.info("vocabulary: %d words (%d from dev/test with vectors), %d tags",
-                 len(words), len(words) - len(Vocab.for_words(counts, self.min_freq)), len(tags))
+                 len(words), len(extra - kept), len(tags))
         return Vocabularies(words, tags, self.train_scheme, self.task, self.lowercase,
                             self.digits_to_zero)
 
