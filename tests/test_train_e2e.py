@@ -175,3 +175,12 @@ def test_missing_embeddings_give_one_clear_message(overrides, expected, hf_cache
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert expected in result.stderr
+
+
+def test_debug_fast_dev_run_connects_everything(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    run_dir = tmp_path / "fdr"
+    result = run_train("debug=fdr", "data.max_sentences=200", f"hydra.run.dir={run_dir}",
+                       data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"val/f1", "test/f1"} <= set(metrics)
