@@ -51,7 +51,8 @@ def test_every_encoder_builds_a_model(encoder: str, tmp_path: Path):
 def test_glove_embedding_builds_with_pretrained_rows(tmp_path: Path):
     cfg = _compose(tmp_path=tmp_path)
     model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
-    assert model.embedding.output_dim == 50
+    assert model.embedding.embedding.weight.shape[1] == 50
+    assert model.embedding.output_dim == 50 + cfg.model.embedding.casing_dim
     assert model.embedding.coverage == 1.0  # 'the' and 'paris' are in GloVe 6B
 
 
@@ -70,3 +71,14 @@ def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tm
     assert cfg.data.corpus.root == "/somewhere/corpora/conll2003"
     cfg = _compose("paths.data_dir=/elsewhere", tmp_path=tmp_path)
     assert cfg.data.corpus.root == "/elsewhere/conll2003"
+
+
+def test_optimizer_and_scheduler_groups(tmp_path: Path):
+    cfg = _compose("model/optimizer=sgd", "model/scheduler=plateau", "model/embedding=random",
+                   tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    configured = model.configure_optimizers()
+    assert type(configured["optimizer"]).__name__ == "SGD"
+    assert configured["optimizer"].param_groups[0]["momentum"] == 0.9
+    assert type(configured["lr_scheduler"]["scheduler"]).__name__ == "ReduceLROnPlateau"
+    assert configured["lr_scheduler"]["monitor"] == "val/f1"
