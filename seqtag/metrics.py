@@ -20,6 +20,7 @@ class EntityScores(Metric):
     """seqeval micro precision/recall/F1 (and per entity type) over whole sentences."""
 
     full_state_update = False
+    last_report = ""
 
     def __init__(self, tags: Vocab, scheme: str = "iob2") -> None:
         super().__init__()
@@ -37,7 +38,7 @@ class EntityScores(Metric):
 
     def sequences(self) -> tuple[list[list[str]], list[list[str]]]:
         """Gold and predicted IOB2 tag sequences, one list per sentence."""
-        if not self.lengths:
+        if isinstance(self.lengths, list) and not self.lengths:
             return [], []
 
         def flat(state: list[torch.Tensor] | torch.Tensor) -> list[int]:
@@ -58,12 +59,10 @@ class EntityScores(Metric):
         tags = [self.tags[i] for i in ids]
         return convert(tags, self.scheme, "iob2") if self.scheme != "iob2" else tags
 
-    def report(self, digits: int = 4) -> str:
-        gold, pred = self.sequences()
-        return classification_report(gold, pred, digits=digits, zero_division=0)
-
     def compute(self) -> dict[str, torch.Tensor]:
+        """Scores over every rank's sentences; also sets :attr:`last_report` (seqeval's text report)."""
         gold, pred = self.sequences()
+        self.last_report = classification_report(gold, pred, digits=4, zero_division=0)
         scores = classification_report(gold, pred, output_dict=True, zero_division=0)
         micro = scores.pop("micro avg")
         out = {
@@ -79,6 +78,7 @@ class TokenAccuracy(Metric):
     """Share of real (non-padding) tokens tagged correctly."""
 
     full_state_update = False
+    last_report = ""
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,12 +89,13 @@ class TokenAccuracy(Metric):
         self.correct += ((preds == target) & mask).sum()
         self.total += mask.sum()
 
-    def report(self, digits: int = 4) -> str:
-        acc = self.compute()["acc"].item()
-        return f"token accuracy: {acc:.{digits}f} ({int(self.correct)} / {int(self.total)} tokens)\n"
-
     def compute(self) -> dict[str, torch.Tensor]:
-        return {"acc": self.correct.float() / self.total.clamp(min=1)}
+        """Accuracy over every rank's tokens; also sets :attr:`last_report`."""
+        acc = self.correct.float() / self.total.clamp(min=1)
+        self.last_report = (
+            f"token accuracy: {acc.item():.4f} ({int(self.correct)} / {int(self.total)} tokens)\n"
+        )
+        return {"acc": acc}
 
 
 def scores_for(task: str, tags: Vocab, scheme: str) -> Metric:

@@ -16,9 +16,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     Training: shuffle, cut into pools of ``batch_size * pool_batches``, sort each
     pool by length, batch, then shuffle the batches; the order depends only on
     ``seed`` and the epoch (``set_epoch``, called by Lightning), so resumed runs
-    see the same batches. Under ``torch.distributed`` every rank takes an equal
-    share of the batches, so Lightning must not add its own sampler
-    (``use_distributed_sampler: false``).
+    see the same batches. Under ``torch.distributed`` each rank takes every
+    world-size-th batch (in training, an equal number of them), so Lightning
+    must not add its own sampler (``use_distributed_sampler: false``).
     """
 
     def __init__(
@@ -61,8 +61,10 @@ class BucketBatchSampler(Sampler[list[int]]):
         batches = self._all_batches()
         rank, world = self._replicas()
         if world > 1:
-            per_rank = len(batches) // world
-            batches = batches[rank : per_rank * world : world]
+            # training: equal step counts on every rank, or DDP waits forever on
+            # a gradient sync; evaluation: every sentence scored exactly once.
+            end = len(batches) // world * world if self.shuffle else len(batches)
+            batches = batches[rank:end:world]
         for batch in batches:
             yield batch.tolist()
 
@@ -72,7 +74,10 @@ class BucketBatchSampler(Sampler[list[int]]):
             pool = self.batch_size * self.pool_batches
             full, rest = divmod(len(self.lengths), pool)
             n = full * self.pool_batches + -(-rest // self.batch_size)
-        return n // self._replicas()[1]
+        rank, world = self._replicas()
+        if self.shuffle:
+            return n // world
+        return len(range(rank, n, world))
 
 
 def pad(sequences: Sequence[np.ndarray], value: int = 0) -> torch.Tensor:

@@ -77,7 +77,7 @@ class SequenceTagger(L.LightningModule):
     def _eval_epoch_end(self, stage: str) -> None:
         scores = self.val_scores if stage == "val" else self.test_scores
         values = scores.compute()
-        self.reports[stage] = scores.report()
+        self.reports[stage] = scores.last_report
         scores.reset()
         self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, prog_bar=False)
         if stage == "val" and not self.trainer.sanity_checking:
