@@ -68,6 +68,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             continue
         for results in run(model, datamodule=datamodule, ckpt_path=best or None, weights_only=False):
             metrics.update({k: float(v) for k, v in results.items()})
+    log.info("best checkpoint %s: %s", best or "(none)", json.dumps(metrics, sort_keys=True))
+    for stage, report in model.reports.items():
+        log.info("%s report:\n%s", stage, report)
     _save(Path(cfg.paths.output_dir), metrics, cfg, trainer)
     return metrics
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from torchmetrics import MaxMetric
 
 from seqtag.data.datamodule import Vocabularies
 from seqtag.metrics import scores_for
+
+log = logging.getLogger(__name__)
 
 
 class SequenceTagger(L.LightningModule):
@@ -80,6 +83,10 @@ class SequenceTagger(L.LightningModule):
         self.reports[stage] = scores.last_report
         scores.reset()
         self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, prog_bar=False)
+        if not self.trainer.sanity_checking:
+            summary = " ".join(f"{stage}/{k}={v.item():.4f}" for k, v in values.items() if "_" not in k)
+            fitting = self.trainer.state.fn == "fit"
+            log.info("%s: %s", f"epoch {self.current_epoch}" if fitting else "checkpoint", summary)
         if stage == "val" and not self.trainer.sanity_checking:
             self.val_best(values[self.metric_name])
             self.log(f"val/{self.metric_name}_best", self.val_best.compute(), prog_bar=True)
