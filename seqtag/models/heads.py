@@ -6,14 +6,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqtag.data.datamodule import Vocabularies
+from seqtag.models.crf import LinearChainCRF, allowed_transitions
+
 
 class SoftmaxHead(nn.Module):
     """Independent softmax per token; loss is cross-entropy averaged over real tokens."""
 
-    def __init__(self, input_size: int, num_tags: int, dropout: float = 0.0) -> None:
+    def __init__(self, input_size: int, vocabs: Vocabularies, dropout: float = 0.0) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.proj = nn.Linear(input_size, num_tags)
+        self.proj = nn.Linear(input_size, len(vocabs.tags))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.proj(self.dropout(features))
@@ -28,3 +31,30 @@ class SoftmaxHead(nn.Module):
     def decode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Best tag per token; padded positions are 0 and must be read with ``mask``."""
         return self(features).argmax(-1).masked_fill(~mask, 0)
+
+
+class CRFHead(nn.Module):
+    """Emission scores from the encoder plus a linear-chain CRF over whole sentences.
+
+    ``constrained`` forbids transitions the tag scheme does not allow (e.g.
+    ``O -> I-PER`` in IOB2), in training and decoding alike.
+    """
+
+    def __init__(
+        self, input_size: int, vocabs: Vocabularies, dropout: float = 0.0, constrained: bool = True
+    ) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.proj = nn.Linear(input_size, len(vocabs.tags))
+        scheme = vocabs.scheme if constrained else "none"
+        self.crf = LinearChainCRF(len(vocabs.tags), allowed_transitions(vocabs.tags.itos, scheme))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.dropout(features))
+
+    def loss(self, features: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood, averaged over sentences."""
+        return self.crf.nll(self(features), tags.masked_fill(~mask, 0), mask).mean()
+
+    def decode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.crf.decode(self(features), mask)

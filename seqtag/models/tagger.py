@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 class SequenceTagger(L.LightningModule):
     """Tags every token. The parts arrive as partials (from Hydra ``_partial_: true``)
-    and are completed here with what only the data knows: vocabulary and tag set
-    sizes, and each part's input width.
+    and are completed here with what only the data knows (vocabularies, tag set
+    and scheme) and each part's input width.
     """
 
     def __init__(
@@ -38,7 +38,7 @@ class SequenceTagger(L.LightningModule):
         self.vocabs = vocabs
         self.embedding = embedding(vocabs=vocabs)
         self.encoder = encoder(input_size=self.embedding.output_dim)
-        self.head = head(input_size=self.encoder.output_dim, num_tags=len(vocabs.tags))
+        self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
         self.metric_name = "f1" if vocabs.task == "entity" else "acc"
         self.val_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
         self.test_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)

@@ -1,0 +1,116 @@
+"""The CRF against brute-force enumeration of every tag sequence on tiny inputs."""
+
+import itertools
+
+import pytest
+import torch
+
+from seqtag.data.datamodule import Vocabularies
+from seqtag.data.vocab import Vocab
+from seqtag.models.crf import LinearChainCRF, allowed_transitions
+from seqtag.models.heads import CRFHead
+
+TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+def _random_crf(k: int, seed: int, constraints=None) -> LinearChainCRF:
+    torch.manual_seed(seed)
+    crf = LinearChainCRF(k, constraints)
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.normal_()
+    return crf
+
+
+def _brute_force(crf: LinearChainCRF, emissions: torch.Tensor, length: int) -> tuple[float, list[int]]:
+    """log Z and the best path of one sentence, by scoring all K**length sequences."""
+    k = emissions.size(-1)
+    start, transitions, end = crf._scores()
+    scores, paths = [], []
+    for path in itertools.product(range(k), repeat=length):
+        s = start[path[0]] + emissions[0, path[0]] + end[path[-1]]
+        for t in range(1, length):
+            s = s + transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+        scores.append(s)
+        paths.append(list(path))
+    stacked = torch.stack(scores)
+    return torch.logsumexp(stacked, 0).item(), paths[int(stacked.argmax())]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("constrained", [False, True])
+def test_partition_score_and_viterbi_match_brute_force(seed: int, constrained: bool):
+    k = len(TAGS)
+    crf = _random_crf(k, seed, allowed_transitions(TAGS, "iob2") if constrained else None)
+    lengths = torch.tensor([4, 1, 3, 2])
+    torch.manual_seed(100 + seed)
+    emissions = torch.randn(4, 4, k)
+    mask = torch.arange(4)[None, :] < lengths[:, None]
+    log_z = crf.log_partition(emissions, mask)
+    best = crf.decode(emissions, mask)
+    tags = torch.randint(0, k, (4, 4)).masked_fill(~mask, 0)
+    for b, length in enumerate(lengths.tolist()):
+        expected_log_z, expected_path = _brute_force(crf, emissions[b], length)
+        assert log_z[b].item() == pytest.approx(expected_log_z, abs=1e-4)
+        assert best[b, :length].tolist() == expected_path
+        assert (best[b, length:] == 0).all()
+    # the likelihood of every sequence is at most 1, and the best path's is the largest
+    nll = crf.nll(emissions, tags, mask)
+    assert (nll >= -1e-4).all()
+    assert (crf.nll(emissions, best, mask) <= nll + 1e-4).all()
+
+
+def test_padding_content_is_ignored():
+    crf = _random_crf(3, 0)
+    emissions = torch.randn(2, 5, 3)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    changed = emissions.clone()
+    changed[1, 2:] = 99.0
+    torch.testing.assert_close(crf.log_partition(emissions, mask), crf.log_partition(changed, mask))
+    assert torch.equal(crf.decode(emissions, mask), crf.decode(changed, mask))
+
+
+def test_iob2_constraints():
+    start, between, end = allowed_transitions(TAGS, "iob2")
+    index = {t: i for i, t in enumerate(TAGS)}
+    assert not start[index["I-PER"]] and start[index["B-PER"]] and start[index["O"]]
+    assert not between[index["O"], index["I-PER"]]
+    assert not between[index["B-LOC"], index["I-PER"]]
+    assert between[index["B-PER"], index["I-PER"]] and between[index["I-PER"], index["I-PER"]]
+    assert between[index["I-PER"], index["B-PER"]] and between[index["I-PER"], index["O"]]
+    assert end.all()
+
+
+def test_iobes_constraints():
+    tags = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
+    start, between, end = allowed_transitions(tags, "iobes")
+    index = {t: i for i, t in enumerate(tags)}
+    assert start.tolist() == [True, True, False, False, True]
+    assert end.tolist() == [True, False, False, True, True]
+    assert between[index["B-PER"], index["E-PER"]] and not between[index["B-PER"], index["O"]]
+    assert not between[index["E-PER"], index["I-PER"]] and between[index["E-PER"], index["S-PER"]]
+
+
+def test_constrained_decoding_never_emits_an_invalid_iob2_sequence():
+    crf = LinearChainCRF(len(TAGS), allowed_transitions(TAGS, "iob2"))
+    emissions = torch.zeros(1, 3, len(TAGS))
+    emissions[0, :, TAGS.index("I-PER")] = 5.0  # every token "wants" I-PER
+    path = [TAGS[i] for i in crf.decode(emissions, torch.ones(1, 3, dtype=torch.bool))[0]]
+    assert path == ["B-PER", "I-PER", "I-PER"]
+
+
+def test_crf_head_learns_a_tiny_batch():
+    torch.manual_seed(0)
+    vocabs = Vocabularies(Vocab(["<pad>", "<unk>"], unk="<unk>"), Vocab(TAGS), "iob2", "entity")
+    head = CRFHead(4, vocabs)
+    features = torch.randn(2, 3, 4)
+    tags = torch.tensor([[1, 2, 0], [3, 0, 0]])
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    optimizer = torch.optim.Adam(head.parameters(), lr=0.1)
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = head.loss(features, tags, mask)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    assert torch.equal(head.decode(features, mask)[mask], tags[mask])
