@@ -15,8 +15,13 @@ from tests.conftest import CONFIG_DIR
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 ENCODERS = sorted(p.stem for p in (CONFIG_DIR / "model" / "encoder").glob("*.yaml"))
 VOCABS = Vocabularies(
-    Vocab(["<pad>", "<unk>", "the", "paris"], unk="<unk>"), Vocab(["O", "B-LOC", "I-LOC"]), "iob2", "entity"
+    Vocab(["<pad>", "<unk>", "the", "paris"], unk="<unk>"), Vocab(["O", "B-LOC", "I-LOC"]), "iob2", "entity",
+    chars=Vocab(["<pad>", "<unk>", "t", "h", "e"], unk="<unk>"),
 )
+EMBEDDINGS = sorted(
+    p.stem for p in (CONFIG_DIR / "model" / "embedding").glob("*.yaml") if p.stem != "glove_file"
+)
+HEADS = sorted(p.stem for p in (CONFIG_DIR / "model" / "head").glob("*.yaml"))
 
 
 def _compose(*overrides: str, tmp_path: Path):
@@ -82,3 +87,21 @@ def test_optimizer_and_scheduler_groups(tmp_path: Path):
     assert configured["optimizer"].param_groups[0]["momentum"] == 0.9
     assert type(configured["lr_scheduler"]["scheduler"]).__name__ == "ReduceLROnPlateau"
     assert configured["lr_scheduler"]["monitor"] == "val/f1"
+
+
+@pytest.mark.parametrize("embedding", EMBEDDINGS)
+@pytest.mark.parametrize("head", HEADS)
+def test_every_embedding_and_head_builds_and_runs(embedding: str, head: str, tmp_path: Path):
+    import torch
+
+    cfg = _compose(f"model/embedding={embedding}", f"model/head={head}", tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    batch = {
+        "words": torch.tensor([[2, 3, 1]]), "tags": torch.tensor([[1, 2, 0]]),
+        "case": torch.tensor([[3, 3, 3]]), "chars": torch.tensor([[[2, 3, 4], [2, 0, 0], [1, 0, 0]]]),
+        "mask": torch.ones(1, 3, dtype=torch.bool), "lengths": torch.tensor([3]),
+    }
+    loss = model.head.loss(model(batch), batch["tags"], batch["mask"])
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert (model.embedding.chars is not None) == embedding.startswith("word_char")

@@ -88,18 +88,39 @@ def pad(sequences: Sequence[np.ndarray], value: int = 0) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+def pad_chars(words: Sequence[Sequence[int]]) -> np.ndarray:
+    """One sentence's character indices as a (words, longest word) array, 0-padded."""
+    out = np.zeros((len(words), max(1, max(len(w) for w in words))), dtype=np.int64)
+    for row, word in enumerate(words):
+        out[row, : len(word)] = word
+    return out
+
+
+def pad_2d(arrays: Sequence[np.ndarray]) -> torch.Tensor:
+    """(B, T, W) from per-sentence (T_i, W_i) arrays."""
+    out = np.zeros((len(arrays), max(a.shape[0] for a in arrays), max(a.shape[1] for a in arrays)),
+                   dtype=np.int64)
+    for row, array in enumerate(arrays):
+        out[row, : array.shape[0], : array.shape[1]] = array
+    return torch.from_numpy(out)
+
+
 class TaggingCollator:
     """Pad a list of examples into a batch dict.
 
-    Keys: ``words`` and ``tags`` (B, T), ``mask`` (B, T, True on real tokens) and
-    ``lengths`` (B,), which stays on the CPU as ``pack_padded_sequence`` wants.
+    Keys: one per column, (B, T) or, for 2-D columns such as ``chars``, (B, T, W);
+    ``mask`` (B, T, True on real tokens) and ``lengths`` (B,), which stays on the
+    CPU as ``pack_padded_sequence`` wants.
     """
 
     def __init__(self, columns: Sequence[str] = ("words", "tags")) -> None:
         self.columns = tuple(columns)
 
     def __call__(self, examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
-        batch = {name: pad([ex[name] for ex in examples]) for name in self.columns}
+        batch = {
+            name: (pad_2d if np.ndim(examples[0][name]) == 2 else pad)([ex[name] for ex in examples])
+            for name in self.columns
+        }
         lengths = torch.tensor([len(ex[self.columns[0]]) for ex in examples], dtype=torch.int64)
         batch["lengths"] = lengths
         batch["mask"] = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]

@@ -11,7 +11,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from seqtag.data.batching import BucketBatchSampler, TaggingCollator
+from seqtag.data.batching import BucketBatchSampler, TaggingCollator, pad_chars
 from seqtag.data.casing import casing
 from seqtag.data.corpus import Corpus
 from seqtag.data.errors import CorpusFormatError
@@ -33,6 +33,8 @@ class Vocabularies:
     task: str
     lowercase: bool = False
     digits_to_zero: bool = False
+    chars: Vocab | None = None
+    max_word_length: int = 20
 
     def word_key(self, word: str) -> str:
         return normalize(word, self.lowercase, self.digits_to_zero)
@@ -46,6 +48,8 @@ class TaggingDataModule(L.LightningDataModule):
     scheme the model learns (``iob2`` or ``iobes``); scores are always on IOB2.
     Words seen in validation/test that have a pretrained vector join the
     vocabulary, so their vectors are used even though training never saw them.
+    Character indices (first ``max_word_length`` characters of each token) come
+    with every batch for character-level word features.
     """
 
     def __init__(
@@ -53,7 +57,7 @@ class TaggingDataModule(L.LightningDataModule):
         min_freq: int = 1, lowercase: bool = False, digits_to_zero: bool = False,
         vectors: PretrainedVectors | None = None, batch_size: int = 32,
         eval_batch_size: int = 256, num_workers: int = 0, max_sentences: int | None = None,
-        cache_dir: str | None = None, seed: int = 0,
+        cache_dir: str | None = None, seed: int = 0, max_word_length: int = 20,
     ) -> None:
         super().__init__()
         if metric not in METRICS:
@@ -76,6 +80,7 @@ class TaggingDataModule(L.LightningDataModule):
         self.max_sentences = max_sentences
         self.cache_dir = cache_dir
         self.seed = seed
+        self.max_word_length = max_word_length
         self.vocabs: Vocabularies | None = None
         self.splits: dict[str, list[dict[str, np.ndarray]]] = {}
         self.raw: datasets.DatasetDict | None = None
@@ -124,24 +129,26 @@ class TaggingDataModule(L.LightningDataModule):
                         )
         words = Vocab.for_words(counts, self.min_freq, extra)
         tags = Vocab.for_tags(t for split in raw.values() for seq in split["tags"] for t in seq)
+        chars = Vocab.for_words(Counter(ch for word in counts.elements() for ch in word))
         kept = {w for w, c in counts.items() if c >= self.min_freq}
-        log.info("vocabulary: %d words (%d from dev/test with vectors), %d tags",
-                 len(words), len(extra - kept), len(tags))
+        log.info("vocabulary: %d words (%d from dev/test with vectors), %d characters, %d tags",
+                 len(words), len(extra - kept), len(chars), len(tags))
         return Vocabularies(words, tags, self.train_scheme, self.task, self.lowercase,
-                            self.digits_to_zero)
+                            self.digits_to_zero, chars, self.max_word_length)
 
     def setup(self, stage: str | None = None) -> None:
         if self.vocabs is not None:
             return
         raw = self._to_training_scheme(self._limit(self.corpus.load(self.cache_dir)))
         vocabs = self._build_vocabularies(raw)
-        words, tags = vocabs.words, vocabs.tags
+        words, tags, chars, width = vocabs.words, vocabs.tags, vocabs.chars, vocabs.max_word_length
 
         def numericalise(batch: dict) -> dict:
             return {
                 "words": [[words.index(vocabs.word_key(t)) for t in seq] for seq in batch["tokens"]],
                 "tags": [tags.indices(seq) for seq in batch["tags"]],
                 "case": [[casing(t) for t in seq] for seq in batch["tokens"]],
+                "chars": [[chars.indices(t[:width]) for t in seq] for seq in batch["tokens"]],
             }
 
         encoded = raw.map(numericalise, batched=True, desc="numericalising")
@@ -149,8 +156,9 @@ class TaggingDataModule(L.LightningDataModule):
         self.splits = {
             name: [
                 {"words": np.asarray(w, dtype=np.int64), "tags": np.asarray(t, dtype=np.int64),
-                 "case": np.asarray(c, dtype=np.int64)}
-                for w, t, c in zip(split["words"], split["tags"], split["case"], strict=True)
+                 "case": np.asarray(c, dtype=np.int64), "chars": pad_chars(ch)}
+                for w, t, c, ch in zip(split["words"], split["tags"], split["case"], split["chars"],
+                                       strict=True)
             ]
             for name, split in encoded.items()
         }
@@ -168,7 +176,7 @@ class TaggingDataModule(L.LightningDataModule):
             shuffle=train, seed=self.seed,
         )
         return DataLoader(
-            examples, batch_sampler=sampler, collate_fn=TaggingCollator(("words", "tags", "case")),
+            examples, batch_sampler=sampler, collate_fn=TaggingCollator(("words", "tags", "case", "chars")),
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -26,12 +27,14 @@ class WordEmbedding(nn.Module):
     which lowercased vectors such as GloVe 6B cannot tell apart.
     ``word_dropout`` replaces that share of training tokens by ``<unk>``, so the
     unknown-word vector is trained for the unseen words of test data.
+    ``chars`` (a partial of :mod:`seqtag.models.char_encoders`) appends a
+    character-level vector of each word.
     """
 
     def __init__(
         self, vocabs: Vocabularies, dim: int | None = None,
         vectors: PretrainedVectors | None = None, freeze: bool = False, dropout: float = 0.0,
-        casing_dim: int = 0, word_dropout: float = 0.0,
+        casing_dim: int = 0, word_dropout: float = 0.0, chars: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if vectors is None and dim is None:
@@ -61,14 +64,17 @@ class WordEmbedding(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.word_dropout = word_dropout
         self.unk_index = vocabs.words.index(UNK)
-        self.output_dim = dim + casing_dim
+        self.chars = chars(num_chars=len(vocabs.chars)) if chars is not None else None
+        self.output_dim = dim + casing_dim + (self.chars.output_dim if self.chars is not None else 0)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         words = batch["words"]
         if self.training and self.word_dropout > 0:
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
             words = words.masked_fill(drop, self.unk_index)
-        embedded = self.embedding(words)
+        parts = [self.embedding(words)]
         if self.casing is not None:
-            embedded = torch.cat([embedded, self.casing(batch["case"])], dim=-1)
-        return self.dropout(embedded)
+            parts.append(self.casing(batch["case"]))
+        if self.chars is not None:
+            parts.append(self.chars(batch["chars"]))
+        return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
