@@ -75,7 +75,8 @@ class LinearChainCRF(nn.Module):
         start, transitions, end = self._scores()
         alpha = start + emissions[:, 0]
         for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions + emissions[:, t].unsqueeze(1), dim=1)
+            # the emission of tag j does not depend on the previous tag: add it after the sum
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
         return torch.logsumexp(alpha + end, dim=1)
 
