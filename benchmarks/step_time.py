@@ -67,6 +67,9 @@ def main() -> None:
             if i >= 5:  # warm-up
                 times[name].append(ms)
     medians = {k: statistics.median(v) for k, v in times.items()}
+    for name, model in models.items():
+        parts = ", ".join(type(getattr(model, p)).__name__ for p in ("embedding", "encoder", "head"))
+        print(f"{name}: {parts}, {sum(p.numel() for p in model.parameters())} parameters")
     print(f"base     {' '.join(args.base) or '(default)'}: {medians['base']:.1f} ms/step")
     print(f"compared {' '.join(args.base + args.overrides)}: {medians['compared']:.1f} ms/step")
     print(f"ratio compared/base: {medians['compared'] / medians['base']:.3f} "
