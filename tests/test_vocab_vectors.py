@@ -284,3 +284,30 @@ def test_missing_vectors_file(tmp_path):
         _ = VectorsFile(str(path)).dim
     assert str(path) in str(info.value)
     assert "not found" in str(info.value)
+
+
+def test_corpus_format_error_survives_pickling():
+    import pickle
+
+    from seqtag.data.errors import CorpusFormatError
+
+    err = pickle.loads(pickle.dumps(CorpusFormatError("/x/train.txt", 7, "bad tag")))
+    assert str(err) == "/x/train.txt, line 7: bad tag" and err.line == 7
+
+
+def test_edited_vectors_file_is_read_again(tmp_path):
+    import os
+
+    path = tmp_path / "v.txt"
+    path.write_text("cat 1 2\n")
+    assert VectorsFile(str(path)).dim == 2
+    path.write_text("cat 1 2 3\n")
+    os.utime(path, ns=(1, 10**18))  # a different mtime even within the clock's resolution
+    assert VectorsFile(str(path)).dim == 3
+
+
+def test_word2vec_header_dimension_is_checked(tmp_path):
+    path = tmp_path / "w2v.txt"
+    path.write_text("2 3\ncat 1 2\ndog 3 4\n")
+    with pytest.raises(EmbeddingsNotFoundError, match=r"line 2: 2 values, expected 3"):
+        _ = VectorsFile(str(path)).dim

@@ -19,6 +19,10 @@ class CorpusFormatError(SeqtagDataError):
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # so the error survives a trip between processes (datasets workers, DDP ranks)
+        return (type(self), (self.path, self.line, self.problem))
+
 
 class DataNotFoundError(SeqtagDataError):
     """The corpus files are not where the config says."""

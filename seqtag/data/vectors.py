@@ -122,7 +122,10 @@ class VectorsFile(PretrainedVectors):
         self.path = str(path)
 
     def _key(self) -> tuple:
-        return ("file", str(Path(self.path).resolve()))
+        path = Path(self.path).resolve()
+        stat = path.stat() if path.is_file() else None
+        # an edited file is read again
+        return ("file", str(path), stat and (stat.st_size, stat.st_mtime_ns))
 
     def _load(self) -> tuple[dict[str, int], np.ndarray]:
         path = Path(self.path)
@@ -144,6 +147,7 @@ class VectorsFile(PretrainedVectors):
                     ) from None
                 parts = line.rstrip().split(" ")
                 if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                    dim = int(parts[1])  # word2vec header "count dim": every vector must agree
                     continue
                 if len(parts) < 2:
                     if not line.strip():
