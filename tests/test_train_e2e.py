@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +12,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# the installed console script, as a user runs it (next to this Python when in a virtualenv)
+SEQTAG_TRAIN = shutil.which(
+    "seqtag-train", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+)
 
 
 def run_train(
     *overrides: str, data_dir: Path | str, cache: Path, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess:
+    assert SEQTAG_TRAIN, "the seqtag-train console script is not installed (pip install -e .)"
     env = {**os.environ, "SEQTAG_DATA_DIR": str(data_dir), "SEQTAG_CACHE_DIR": str(cache),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "seqtag.train", *overrides, "trainer.enable_progress_bar=false"],
+        [SEQTAG_TRAIN, *overrides, "trainer.enable_progress_bar=false"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
     )
 
