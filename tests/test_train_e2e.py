@@ -42,15 +42,25 @@ def _scalars(event_dir: Path) -> dict[str, list[float]]:
     return found
 
 
-def _hparams_plugin_written(event_dir: Path) -> bool:
+def _hparams(event_dir: Path) -> tuple[set[str], set[str]]:
+    """Hyper-parameter names and metric tags recorded for TensorBoard's HPARAMS tab."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
 
+    names: set[str] = set()
+    metrics: set[str] = set()
     for events in event_dir.glob("events.out.tfevents.*"):
         acc = EventAccumulator(str(events))
         acc.Reload()
-        if "hparams" in acc.PluginTagToContent("hparams") or acc.PluginTagToContent("hparams"):
-            return True
-    return False
+        try:
+            content = acc.PluginTagToContent("hparams")
+        except KeyError:  # this event file has no hyper-parameters
+            continue
+        for blob in content.values():
+            data = plugin_data_pb2.HParamsPluginData.FromString(blob)
+            names.update(data.session_start_info.hparams)
+            metrics.update(m.name.tag for m in data.experiment.metric_infos)
+    return names, metrics
 
 
 def test_ner_run_writes_every_artifact(data_dir: Path, hf_cache: Path, tmp_path: Path):
@@ -79,7 +89,9 @@ def test_ner_run_writes_every_artifact(data_dir: Path, hf_cache: Path, tmp_path:
     scalars = _scalars(run_dir / "tensorboard")
     assert {"train/loss_epoch", "val/f1", "val/f1_PER", "lr-Adam", "perf/epoch_seconds"} <= set(scalars)
     assert len(scalars["val/f1"]) >= 3  # once per epoch (+ the final rescoring)
-    assert _hparams_plugin_written(run_dir / "tensorboard")
+    names, hp_metrics = _hparams(run_dir / "tensorboard")
+    assert {"model/encoder/hidden_size", "model/optimizer/lr", "seed"} <= names
+    assert {"hp/val_f1", "hp/test_f1"} <= hp_metrics
     throughput = json.loads((run_dir / "throughput.json").read_text())
     assert len(throughput) == 3 and throughput[0]["epoch_seconds"] > 0
 
