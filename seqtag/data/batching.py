@@ -69,11 +69,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             yield batch.tolist()
 
     def __len__(self) -> int:
+        # pools hold a whole number of batches, so shuffling never adds a partial batch
         n = -(-len(self.lengths) // self.batch_size)
-        if self.shuffle:
-            pool = self.batch_size * self.pool_batches
-            full, rest = divmod(len(self.lengths), pool)
-            n = full * self.pool_batches + -(-rest // self.batch_size)
         rank, world = self._replicas()
         if self.shuffle:
             return n // world
