@@ -26,13 +26,22 @@ class EntityScores(Metric):
         super().__init__()
         self.tags = list(tags.itos)
         self.scheme = scheme
-        for name in ("preds", "target", "lengths", "widths"):
+        for name in ("preds", "target", "starts", "lengths", "widths"):
             self.add_state(name, default=[], dist_reduce_fx="cat")
 
-    def update(self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
+    def update(
+        self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+        starts: torch.Tensor | None = None,
+    ) -> None:
+        """``starts`` (B, T) marks the first token of each sentence in rows that hold
+        several (document context); without it each row is one sentence."""
         batch, width = preds.shape
+        if starts is None:
+            starts = torch.zeros_like(preds)
+            starts[:, 0] = 1
         self.preds.append(preds.reshape(-1))
         self.target.append(target.reshape(-1))
+        self.starts.append(starts.reshape(-1).to(torch.bool))
         self.lengths.append(mask.sum(1))
         self.widths.append(torch.full((batch,), width, device=preds.device, dtype=torch.long))
 
@@ -45,13 +54,17 @@ class EntityScores(Metric):
             tensor = torch.cat(state) if isinstance(state, list) else state
             return tensor.cpu().tolist()
 
-        preds, target = flat(self.preds), flat(self.target)
+        preds, target, starts = flat(self.preds), flat(self.target), flat(self.starts)
         lengths, widths = flat(self.lengths), flat(self.widths)
         gold, pred = [], []
         offset = 0
         for length, width in zip(lengths, widths, strict=True):
-            gold.append(self._strings(target[offset : offset + length]))
-            pred.append(self._strings(preds[offset : offset + length]))
+            cuts = [i for i in range(offset + 1, offset + length) if starts[i]] + [offset + length]
+            begin = offset
+            for end in cuts:
+                gold.append(self._strings(target[begin:end]))
+                pred.append(self._strings(preds[begin:end]))
+                begin = end
             offset += width
         return gold, pred
 
@@ -85,7 +98,10 @@ class TokenAccuracy(Metric):
         self.add_state("correct", default=torch.tensor(0), dist_reduce_fx="sum")
         self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
 
-    def update(self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
+    def update(
+        self, preds: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+        starts: torch.Tensor | None = None,
+    ) -> None:
         self.correct += ((preds == target) & mask).sum()
         self.total += mask.sum()
 

@@ -47,6 +47,15 @@ def test_conll2003_docstart_and_blank_lines(tmp_path):
     assert tags(sentences) == [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"], ["B-LOC"]]
 
 
+def test_documents_are_numbered_from_docstart_lines(tmp_path):
+    sentences = list(read_columns(write(tmp_path, CONLL2003), token_column=0, tag_column=3))
+    assert [s["doc"] for s in sentences] == [0, 0, 1]
+    # a file without -DOCSTART- is one document; a leading or repeated marker adds no empty one
+    assert [s["doc"] for s in read_columns(write(tmp_path, "a O\n\nb O\n"))] == [0, 0]
+    text = "-DOCSTART- O\n\n-DOCSTART- O\n\na O\n\n-DOCSTART- O\nb O\n"
+    assert [s["doc"] for s in read_columns(write(tmp_path, text))] == [0, 1]
+
+
 def test_docstart_without_blank_line_still_splits_sentences(tmp_path):
     text = "a O\nb B-PER\n-DOCSTART- -X- -X- O\nc O\n"
     assert toks(read_columns(write(tmp_path, text))) == [["a", "b"], ["c"]]
@@ -273,6 +282,11 @@ def test_conllu_skips_ranges_empty_nodes_and_comments(tmp_path):
     sentences = list(read_conllu(write(tmp_path, CONLLU, name="x.conllu")))
     assert toks(sentences) == [["Vamos", "nos", "a", "el", "mar", "."], ["Sí"]]
     assert tags(sentences) == [["VERB", "PRON", "ADP", "DET", "NOUN", "PUNCT"], ["INTJ"]]
+
+
+def test_conllu_documents_follow_newdoc_comments(tmp_path):
+    text = CONLLU + "# newdoc id = d2\n" + word(1, "Hola", "INTJ", "I") + "\n"
+    assert [s["doc"] for s in read_conllu(write(tmp_path, text))] == [0, 0, 1]
 
 
 def test_conllu_xpos(tmp_path):

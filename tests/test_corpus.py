@@ -51,7 +51,7 @@ def test_column_corpus_loads_tokens_and_tags(corpus_dir, cache):
     assert splits["validation"]["tags"] == [["O", "O"]]
     assert splits["test"]["tokens"] == [["SOCCER", "JAPAN"]]
     assert splits["test"]["tags"] == [["O", "B-LOC"]]
-    assert list(splits["train"].features) == ["tokens", "tags"]
+    assert list(splits["train"].features) == ["tokens", "tags", "doc"]
     # the cache went where it was told
     assert os.listdir(cache)
 

@@ -98,3 +98,33 @@ def test_max_sentences_limits_every_split(corpus, tmp_path):
     dm = _setup(corpus, tmp_path, max_sentences=1)
     assert [len(dm.splits[s]) for s in ("train", "validation", "test")] == [1, 1, 1]
     assert isinstance(next(iter(dm.train_dataloader()))["words"], torch.Tensor)
+
+
+DOCS = (
+    "-DOCSTART- O\n\nPeter B-PER\nsaw O\n\nParis B-LOC\n\nthe O\nEU B-ORG\n\n"
+    "-DOCSTART- O\n\nRome B-LOC\nfell O\n\n"
+)
+
+
+def test_document_context_joins_sentences_of_one_document(tmp_path):
+    for name in FILES.values():
+        (tmp_path / name).write_text(DOCS)
+    corpus = ColumnCorpus(str(tmp_path), FILES, token_column=0, tag_column=1)
+    dm = _setup(corpus, tmp_path, context_tokens=3)
+    words = dm.vocabs.words
+    joined = dm.splits["test"]
+    # document 1 (2 + 1 + 2 tokens) packs into [2 + 1] and [2]; document 2 stays apart
+    assert [ex["words"].tolist() for ex in joined] == [
+        words.indices(["Peter", "saw", "Paris"]), words.indices(["the", "EU"]),
+        words.indices(["Rome", "fell"]),
+    ]
+    assert [ex["starts"].tolist() for ex in joined] == [[1, 0, 1], [1, 0], [1, 0]]
+    assert joined[0]["chars"].shape == (3, 5)  # padded to the widest word of the example
+    single = _setup(corpus, tmp_path / "single")
+    assert len(single.splits["test"]) == 4
+    assert all(ex["starts"].tolist() == [1] + [0] * (len(ex["words"]) - 1) for ex in single.splits["test"])
+
+
+def test_negative_context_is_refused(corpus):
+    with pytest.raises(ValueError, match="context_tokens"):
+        TaggingDataModule(corpus, context_tokens=-1)

@@ -36,6 +36,26 @@ def test_hand_checked_example():
     assert "PER" in metric.last_report and "micro avg" in metric.last_report
 
 
+def test_rows_of_several_sentences_are_scored_per_sentence():
+    # one row holds two sentences; a predicted I-PER continuing over the boundary must count
+    # as a chunk of the second sentence, exactly as when the sentences are scored apart
+    gold = [["B-PER", "O"], ["B-PER", "O"]]
+    pred = [["B-PER", "I-PER"], ["I-PER", "O"]]
+    apart = EntityScores(TAGS)
+    g, mask = _batch(gold)
+    p, _ = _batch(pred)
+    apart.update(p, g, mask)
+    joined = EntityScores(TAGS)
+    g, mask = _batch([gold[0] + gold[1], ["O"]])
+    p, _ = _batch([pred[0] + pred[1], ["O"]])
+    starts = torch.tensor([[1, 0, 1, 0], [1, 0, 0, 0]])
+    joined.update(p, g, mask, starts)
+    assert joined.sequences() == (gold + [["O"]], pred + [["O"]])
+    assert joined.compute()["f1"].item() == pytest.approx(apart.compute()["f1"].item())
+    # second sentence right, first wrong; read as one sequence, no chunk would be right
+    assert joined.compute()["f1"].item() == pytest.approx(0.5)
+
+
 def test_padding_is_never_scored():
     gold = [["B-PER"], ["B-LOC", "I-LOC", "O"]]
     metric = EntityScores(TAGS)

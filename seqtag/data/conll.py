@@ -1,18 +1,21 @@
 """Readers for CoNLL column files (e.g. CoNLL-2003) and CoNLL-U treebanks.
 
-Both yield one ``{"tokens": [...], "tags": [...]}`` dict per sentence and raise
+Both yield one ``{"tokens": [...], "tags": [...], "doc": n}`` dict per sentence,
+where ``doc`` counts the documents of the file (``-DOCSTART-`` lines in column
+files, ``# newdoc`` comments in CoNLL-U; 0 throughout a file without them), and raise
 :class:`CorpusFormatError` with the file and line of anything they cannot read,
 so nothing is dropped silently.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seqtag.data.errors import CorpusFormatError
 
-Sentence = dict[str, list[str]]
+Sentence = dict[str, list[str] | int]
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -53,19 +56,24 @@ def read_columns(
     tokens: list[str] = []
     tags: list[str] = []
     expected = num_columns
+    doc, doc_has_sentences = 0, False
     for number, line in _lines(path):
         if comment_prefix and line.startswith(comment_prefix):
             continue
         if not line.strip():
             if tokens:
-                yield {"tokens": tokens, "tags": tags}
+                yield {"tokens": tokens, "tags": tags, "doc": doc}
+                doc_has_sentences = True
                 tokens, tags = [], []
             continue
         columns = line.split(separator)
         if docstart and columns[0] == docstart:
             if tokens:
-                yield {"tokens": tokens, "tags": tags}
+                yield {"tokens": tokens, "tags": tags, "doc": doc}
+                doc_has_sentences = True
                 tokens, tags = [], []
+            if doc_has_sentences:
+                doc, doc_has_sentences = doc + 1, False
             continue
         if expected is None:
             expected = len(columns)
@@ -85,10 +93,11 @@ def read_columns(
         tokens.append(columns[token_column])
         tags.append(tag)
     if tokens:
-        yield {"tokens": tokens, "tags": tags}
+        yield {"tokens": tokens, "tags": tags, "doc": doc}
 
 
 CONLLU_FIELDS = {"upos": 3, "xpos": 4}
+_NEWDOC = re.compile(r"#\s*newdoc\b")
 
 
 def read_conllu(path: str | Path, tag_field: str = "upos") -> Iterator[Sentence]:
@@ -103,13 +112,17 @@ def read_conllu(path: str | Path, tag_field: str = "upos") -> Iterator[Sentence]
     path = Path(path)
     tokens: list[str] = []
     tags: list[str] = []
+    doc, doc_has_sentences = 0, False
     for number, line in _lines(path):
         if not line.strip():
             if tokens:
-                yield {"tokens": tokens, "tags": tags}
+                yield {"tokens": tokens, "tags": tags, "doc": doc}
+                doc_has_sentences = True
                 tokens, tags = [], []
             continue
         if line.startswith("#"):
+            if _NEWDOC.match(line) and doc_has_sentences:
+                doc, doc_has_sentences = doc + 1, False
             continue
         columns = line.split("\t")
         if len(columns) != 10:
@@ -126,4 +139,4 @@ def read_conllu(path: str | Path, tag_field: str = "upos") -> Iterator[Sentence]
         tokens.append(columns[1])
         tags.append(columns[column])
     if tokens:
-        yield {"tokens": tokens, "tags": tags}
+        yield {"tokens": tokens, "tags": tags, "doc": doc}

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 FEATURES = datasets.Features(
     {"tokens": datasets.Sequence(datasets.Value("string")),
-     "tags": datasets.Sequence(datasets.Value("string"))}
+     "tags": datasets.Sequence(datasets.Value("string")),
+     "doc": datasets.Value("int32")}
 )
 
 
@@ -134,14 +135,15 @@ class Corpus:
         feature = split.features[self.hub_tag_column]
         names = feature.feature.names if hasattr(feature, "feature") else None
 
-        def to_strings(batch: dict) -> dict:
+        def to_strings(batch: dict, indices: list[int]) -> dict:
             tags = batch[self.hub_tag_column]
             if names is not None:
                 tags = [[names[t] for t in seq] for seq in tags]
-            return {"tokens": batch["tokens"], "tags": tags}
+            # hub copies carry no document boundaries: each sentence is its own document
+            return {"tokens": batch["tokens"], "tags": tags, "doc": indices}
 
-        return split.map(to_strings, batched=True, remove_columns=split.column_names,
-                         features=FEATURES)
+        return split.map(to_strings, batched=True, with_indices=True,
+                         remove_columns=split.column_names, features=FEATURES)
 
 
 class ColumnCorpus(Corpus):

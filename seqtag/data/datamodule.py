@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from seqtag.data.batching import BucketBatchSampler, TaggingCollator, pad_chars
 from seqtag.data.casing import casing
 from seqtag.data.corpus import Corpus
+from seqtag.data.documents import join_sentences, sentence_starts
 from seqtag.data.errors import CorpusFormatError
 from seqtag.data.schemes import ENTITY_SCHEMES, check_scheme, convert, detect_scheme
 from seqtag.data.vectors import PretrainedVectors
@@ -21,6 +22,7 @@ from seqtag.data.vocab import Vocab, normalize
 
 log = logging.getLogger(__name__)
 METRICS = {"f1": "entity", "acc": "token"}
+COLUMNS = ("words", "tags", "case", "chars", "starts")
 
 
 @dataclass
@@ -50,6 +52,9 @@ class TaggingDataModule(L.LightningDataModule):
     vocabulary, so their vectors are used even though training never saw them.
     Character indices (first ``max_word_length`` characters of each token) come
     with every batch for character-level word features.
+    ``context_tokens > 0`` joins consecutive sentences of a document into examples
+    of up to that many tokens (see :mod:`seqtag.data.documents`); ``batch_size``
+    then counts those examples. Scores stay per sentence either way.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class TaggingDataModule(L.LightningDataModule):
         vectors: PretrainedVectors | None = None, batch_size: int = 32,
         eval_batch_size: int = 256, num_workers: int = 0, max_sentences: int | None = None,
         cache_dir: str | None = None, seed: int = 0, max_word_length: int = 20,
+        context_tokens: int = 0,
     ) -> None:
         super().__init__()
         if metric not in METRICS:
@@ -81,6 +87,9 @@ class TaggingDataModule(L.LightningDataModule):
         self.cache_dir = cache_dir
         self.seed = seed
         self.max_word_length = max_word_length
+        if context_tokens < 0:
+            raise ValueError("context_tokens must be 0 (single sentences) or a positive token count")
+        self.context_tokens = context_tokens
         self.vocabs: Vocabularies | None = None
         self.splits: dict[str, list[dict[str, np.ndarray]]] = {}
         self.raw: datasets.DatasetDict | None = None
@@ -156,12 +165,20 @@ class TaggingDataModule(L.LightningDataModule):
         self.splits = {
             name: [
                 {"words": np.asarray(w, dtype=np.int64), "tags": np.asarray(t, dtype=np.int64),
-                 "case": np.asarray(c, dtype=np.int64), "chars": pad_chars(ch)}
+                 "case": np.asarray(c, dtype=np.int64), "chars": pad_chars(ch),
+                 "starts": sentence_starts(len(w))}
                 for w, t, c, ch in zip(split["words"], split["tags"], split["case"], split["chars"],
                                        strict=True)
             ]
             for name, split in encoded.items()
         }
+        if self.context_tokens:
+            self.splits = {
+                name: join_sentences(examples, encoded[name]["doc"], self.context_tokens)
+                for name, examples in self.splits.items()
+            }
+            log.info("document context: %s examples of up to %d tokens",
+                     ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()), self.context_tokens)
         self.raw = raw
         self.vocabs = vocabs
 
@@ -176,7 +193,7 @@ class TaggingDataModule(L.LightningDataModule):
             shuffle=train, seed=self.seed,
         )
         return DataLoader(
-            examples, batch_sampler=sampler, collate_fn=TaggingCollator(("words", "tags", "case", "chars")),
+            examples, batch_sampler=sampler, collate_fn=TaggingCollator(COLUMNS),
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
         )
 

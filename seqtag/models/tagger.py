@@ -69,7 +69,8 @@ class SequenceTagger(L.LightningModule):
         loss = self.head.loss(features, batch["tags"], batch["mask"])
         self.log(f"{stage}/loss", loss, on_epoch=True, batch_size=batch["lengths"].numel())
         scores = self.val_scores if stage == "val" else self.test_scores
-        scores.update(self.head.decode(features, batch["mask"]), batch["tags"], batch["mask"])
+        scores.update(self.head.decode(features, batch["mask"]), batch["tags"], batch["mask"],
+                      batch.get("starts"))
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
