@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from seqtag import saved_model
 from seqtag.data.errors import SeqtagDataError
 
 log = logging.getLogger(__name__)
@@ -39,20 +40,45 @@ def _save(output_dir: Path, metrics: dict[str, float], cfg: DictConfig, trainer:
         logger.finalize("success")
 
 
+def _run_config(cfg: DictConfig) -> dict:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # e.g. ${hydra:...} when composed outside a Hydra run
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def _resume_path(cfg: DictConfig) -> str | None:
+    if cfg.get("ckpt_path"):
+        path = Path(cfg.ckpt_path)
+        if not path.is_file():
+            raise SeqtagDataError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file")
+        return str(path)
+    if cfg.get("resume"):
+        last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            log.info("resuming from %s", last)
+            return str(last)
+        log.info("resume=true but %s does not exist yet: starting from scratch", last)
+    return None
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and evaluate as ``cfg`` says; returns the final metrics (also in metrics.json)."""
     L.seed_everything(cfg.seed, workers=True)
+    log.info("seed %d", cfg.seed)
+    resume_from = _resume_path(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
     # a partial, then the call: kwargs given to instantiate would be turned into config nodes
     model = hydra.utils.instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
+    model.model_config = saved_model.model_config(cfg, model)
+    model.run_config = _run_config(cfg)
+    model.context_tokens = getattr(datamodule, "context_tokens", 0)
     trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")),
         logger=_instantiate_all(cfg.get("logger")) or False,
     )
-    # seqtag checkpoints pickle the vocabularies with the hyper-parameters, so
-    # they load with weights_only=False: resume only from checkpoints you trust.
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=False)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
 
     # validate/test reset callback_metrics: keep what only fit knows first
     metrics: dict[str, float] = {
@@ -66,12 +92,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for run in (trainer.validate, trainer.test):
         if run is trainer.test and not cfg.get("test", True):
             continue
-        for results in run(model, datamodule=datamodule, ckpt_path=best or None, weights_only=False):
+        for results in run(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True):
             metrics.update({k: float(v) for k, v in results.items()})
     log.info("best checkpoint %s: %s", best or "(none)", json.dumps(metrics, sort_keys=True))
     for stage, report in model.reports.items():
         log.info("%s report:\n%s", stage, report)
     _save(Path(cfg.paths.output_dir), metrics, cfg, trainer)
+    if trainer.is_global_zero:
+        # the weights of the best checkpoint, loaded by the validate/test runs above
+        path = saved_model.save(model, Path(cfg.paths.output_dir) / saved_model.MODEL_FILE)
+        log.info("saved model: %s (load with seqtag.load or seqtag-predict)", path)
     return metrics
 
 

@@ -172,3 +172,16 @@ def test_collator_default_columns_and_lists():
     assert set(batch) == {"words", "tags", "lengths", "mask"}
     assert batch["words"].shape == (2, 2)
     assert bool(batch["mask"].all())
+
+
+def test_lightning_sets_the_epoch_of_the_bucket_sampler():
+    # Lightning's own helper, as its fit loop calls it at every epoch start
+    from lightning.fabric.utilities.data import _set_sampler_epoch
+    from torch.utils.data import DataLoader
+
+    sampler = BucketBatchSampler([3, 1, 2, 5, 4] * 10, batch_size=4, shuffle=True, seed=0)
+    loader = DataLoader(list(range(50)), batch_sampler=sampler)
+    first = list(loader.batch_sampler)
+    _set_sampler_epoch(loader, 3)
+    assert sampler.epoch == 3
+    assert list(loader.batch_sampler) != first

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,20 +156,59 @@ def test_unknown_tag_scheme_is_a_clear_config_error(hf_cache: Path, tmp_path: Pa
     assert "unknown tag scheme 'bilou'" in result.stderr
 
 
-def test_resume_from_last_checkpoint_continues_the_run(data_dir: Path, hf_cache: Path, tmp_path: Path):
-    first = tmp_path / "first"
-    common = ("data.max_sentences=300", "callbacks.early_stopping=null")
-    result = run_train(*common, "trainer.max_epochs=1", f"hydra.run.dir={first}",
+def _final_metrics(run_dir: Path) -> dict[str, float]:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if not k.startswith("perf/")}
+
+
+SMALL_RUN = ("data.max_sentences=400", "callbacks.early_stopping=null", "trainer.max_epochs=4",
+             "model.encoder.hidden_size=48", "model.optimizer.lr=0.01", "seed=7")
+
+
+@pytest.mark.slow
+def test_same_seed_twice_and_a_run_killed_mid_epoch_then_resumed_end_alike(
+    data_dir: Path, hf_cache: Path, tmp_path: Path
+):
+    runs = {}
+    for name in ("first", "second"):
+        result = run_train(*SMALL_RUN, f"hydra.run.dir={tmp_path / name}", data_dir=data_dir, cache=hf_cache)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs[name] = _final_metrics(tmp_path / name)
+    assert runs["first"] == runs["second"]  # same seed on CPU: identical metrics
+    assert runs["first"]["test/f1"] > 0.2  # it learned something, so the comparison means something
+
+    killed = tmp_path / "killed"
+    env = {**os.environ, "SEQTAG_DATA_DIR": str(data_dir), "SEQTAG_CACHE_DIR": str(hf_cache),
+           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+    process = subprocess.Popen(
+        [SEQTAG_TRAIN, *SMALL_RUN, "trainer.enable_progress_bar=false", f"hydra.run.dir={killed}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    last = killed / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 600
+    while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # into the second epoch's training batches
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    assert not (killed / "metrics.json").exists()  # it really died before finishing
+
+    result = run_train(*SMALL_RUN, "resume=true", f"hydra.run.dir={killed}",
                        data_dir=data_dir, cache=hf_cache)
     assert result.returncode == 0, result.stderr[-3000:]
-    resumed = tmp_path / "resumed"
-    result = run_train(*common, "trainer.max_epochs=2", f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}",
-                       f"hydra.run.dir={resumed}", data_dir=data_dir, cache=hf_cache)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Restoring states from the checkpoint path" in result.stderr + result.stdout
-    epochs = json.loads((resumed / "throughput.json").read_text())
-    assert [e["epoch"] for e in epochs] == [1]  # only the second epoch was trained again
-    assert json.loads((resumed / "metrics.json").read_text())["test/f1"] >= 0.0
+    assert "resuming from" in result.stderr + result.stdout
+    trained = [e["epoch"] for e in json.loads((killed / "throughput.json").read_text())]
+    assert 0 not in trained and trained[-1] == 3  # the first epoch was not trained again
+    assert _final_metrics(killed) == runs["first"]
+
+
+def test_resume_from_a_missing_checkpoint_is_a_clear_error(hf_cache: Path, tmp_path: Path):
+    data = _tiny_conll2003(tmp_path / "data")
+    result = run_train(f"ckpt_path={tmp_path / 'nowhere.ckpt'}", f"hydra.run.dir={tmp_path / 'run'}",
+                       data_dir=data, cache=hf_cache)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "nowhere.ckpt: no such checkpoint file" in result.stderr
 
 
 def _tiny_conll2003(root: Path) -> Path:

@@ -37,6 +37,13 @@ class BucketBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @property
+    def sampler(self) -> BucketBatchSampler:
+        # Lightning calls set_epoch on ``dataloader.sampler`` and on
+        # ``dataloader.batch_sampler.sampler``, never on the batch sampler itself;
+        # without this every epoch would see the batches of epoch 0.
+        return self
+
     def _replicas(self) -> tuple[int, int]:
         if dist.is_available() and dist.is_initialized():
             return dist.get_rank(), dist.get_world_size()

@@ -18,7 +18,7 @@ from seqtag.data.documents import join_sentences, sentence_starts
 from seqtag.data.errors import CorpusFormatError
 from seqtag.data.schemes import ENTITY_SCHEMES, check_scheme, convert, detect_scheme
 from seqtag.data.vectors import PretrainedVectors
-from seqtag.data.vocab import Vocab, normalize
+from seqtag.data.vocab import UNK, Vocab, normalize
 
 log = logging.getLogger(__name__)
 METRICS = {"f1": "entity", "acc": "token"}
@@ -40,6 +40,35 @@ class Vocabularies:
 
     def word_key(self, word: str) -> str:
         return normalize(word, self.lowercase, self.digits_to_zero)
+
+    def encode(self, tokens: list[str]) -> dict[str, np.ndarray]:
+        """One sentence's model inputs (no ``tags``): word, casing and character indices."""
+        width = self.max_word_length
+        chars = self.chars
+        return {
+            "words": np.asarray([self.words.index(self.word_key(t)) for t in tokens], dtype=np.int64),
+            "case": np.asarray([casing(t) for t in tokens], dtype=np.int64),
+            "chars": pad_chars([chars.indices(t[:width]) if chars is not None else [] for t in tokens]),
+            "starts": sentence_starts(len(tokens)),
+        }
+
+    def to_dict(self) -> dict:
+        """Plain lists and scalars only, so a saved model loads without unpickling classes."""
+        return {
+            "words": list(self.words.itos), "unk": self.words.unk, "tags": list(self.tags.itos),
+            "chars": list(self.chars.itos) if self.chars is not None else None,
+            "scheme": self.scheme, "task": self.task, "lowercase": self.lowercase,
+            "digits_to_zero": self.digits_to_zero, "max_word_length": self.max_word_length,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Vocabularies:
+        chars = data.get("chars")
+        return cls(
+            Vocab(list(data["words"]), unk=data["unk"]), Vocab(list(data["tags"])), data["scheme"],
+            data["task"], data["lowercase"], data["digits_to_zero"],
+            Vocab(list(chars), unk=UNK) if chars is not None else None, data["max_word_length"],
+        )
 
 
 class TaggingDataModule(L.LightningDataModule):
@@ -150,31 +179,17 @@ class TaggingDataModule(L.LightningDataModule):
             return
         raw = self._to_training_scheme(self._limit(self.corpus.load(self.cache_dir)))
         vocabs = self._build_vocabularies(raw)
-        words, tags, chars, width = vocabs.words, vocabs.tags, vocabs.chars, vocabs.max_word_length
-
-        def numericalise(batch: dict) -> dict:
-            return {
-                "words": [[words.index(vocabs.word_key(t)) for t in seq] for seq in batch["tokens"]],
-                "tags": [tags.indices(seq) for seq in batch["tags"]],
-                "case": [[casing(t) for t in seq] for seq in batch["tokens"]],
-                "chars": [[chars.indices(t[:width]) for t in seq] for seq in batch["tokens"]],
-            }
-
-        encoded = raw.map(numericalise, batched=True, desc="numericalising")
         # Arrow rows are slow to fetch one by one; hold each split as numpy arrays.
         self.splits = {
             name: [
-                {"words": np.asarray(w, dtype=np.int64), "tags": np.asarray(t, dtype=np.int64),
-                 "case": np.asarray(c, dtype=np.int64), "chars": pad_chars(ch),
-                 "starts": sentence_starts(len(w))}
-                for w, t, c, ch in zip(split["words"], split["tags"], split["case"], split["chars"],
-                                       strict=True)
+                {**vocabs.encode(tokens), "tags": np.asarray(vocabs.tags.indices(tags), dtype=np.int64)}
+                for tokens, tags in zip(split["tokens"], split["tags"], strict=True)
             ]
-            for name, split in encoded.items()
+            for name, split in raw.items()
         }
         if self.context_tokens:
             self.splits = {
-                name: join_sentences(examples, encoded[name]["doc"], self.context_tokens)
+                name: join_sentences(examples, raw[name]["doc"], self.context_tokens)
                 for name, examples in self.splits.items()
             }
             log.info("document context: %s examples of up to %d tokens",

@@ -30,3 +30,7 @@ class DataNotFoundError(SeqtagDataError):
 
 class EmbeddingsNotFoundError(SeqtagDataError):
     """Pretrained vectors (package or file) cannot be found."""
+
+
+class ModelLoadError(SeqtagDataError):
+    """A path that should hold a saved seqtag model does not, or holds an incompatible one."""

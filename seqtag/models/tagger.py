@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import nn
 from torchmetrics import MaxMetric
@@ -34,7 +36,15 @@ class SequenceTagger(L.LightningModule):
         scheduler_interval: str = "epoch",
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False)
+        # Not save_hyperparameters(): that would pickle these objects into every
+        # checkpoint. Checkpoints carry a plain record instead (on_save_checkpoint).
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.model_config: dict | None = None  # set by whoever composed the model (seqtag-train)
+        self.run_config: dict | None = None
+        self.context_tokens = 0
+        self._seed = torch.initial_seed() % 2**32  # set by seed_everything before the model is built
         self.vocabs = vocabs
         self.embedding = embedding(vocabs=vocabs)
         self.encoder = encoder(input_size=self.embedding.output_dim)
@@ -99,14 +109,33 @@ class SequenceTagger(L.LightningModule):
         self._eval_epoch_end("test")
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.hparams.optimizer(params=self.parameters())
-        if self.hparams.scheduler is None:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
             return optimizer
         return {
             "optimizer": optimizer,
             "lr_scheduler": {
-                "scheduler": self.hparams.scheduler(optimizer=optimizer),
+                "scheduler": self.scheduler_factory(optimizer=optimizer),
                 "monitor": f"val/{self.metric_name}",
-                "interval": self.hparams.scheduler_interval,
+                "interval": self.scheduler_interval,
             },
         }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        from seqtag.saved_model import model_record  # here: saved_model imports this module
+
+        if self.model_config is not None:
+            checkpoint["seqtag"] = model_record(self, with_weights=False)
+
+    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
+        if batch_idx != 0:
+            return
+        # Each epoch's random draws (dropout, word dropout) follow from the run's
+        # seed and the epoch alone, so a run resumed from an epoch's checkpoint
+        # continues exactly as one never interrupted. Saving generator states
+        # would not do: on a restart Lightning draws from them (creating data
+        # loader iterators) at other moments than in an uninterrupted run.
+        seed = int(np.random.SeedSequence([self._seed, self.current_epoch]).generate_state(1)[0])
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
