@@ -81,6 +81,20 @@ class Corpus:
             splits[split] = self._read_split(path, cache_dir)
         return datasets.DatasetDict(splits)
 
+    def sentences(self, split: str) -> Iterator[dict]:
+        """The sentences of one split file as read, tags unchecked (for scoring a
+        model on data that may hold tags it never saw)."""
+        path = self.paths().get(split)
+        if path is None:
+            raise DataNotFoundError(f"the corpus has no {split!r} split (files: {self.files})")
+        if not path.is_file():
+            raise DataNotFoundError(f"{path}: corpus file not found (set SEQTAG_DATA_DIR or --data-dir)")
+        options = dict(self._options())
+        if self.reader == "conllu":
+            return conll.read_conllu(path, **options)
+        options.pop("scheme")
+        return conll.read_columns(path, **options)
+
     def _read_split(self, path: Path, cache_dir: str | None) -> datasets.Dataset:
         stat = path.stat()
         if stat.st_size == 0:

@@ -20,7 +20,7 @@ def sentence_starts(length: int) -> np.ndarray:
     return starts
 
 
-def _concat(examples: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def concat_examples(examples: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     out = {}
     for name, first in examples[0].items():
         arrays = [ex[name] for ex in examples]
@@ -31,28 +31,33 @@ def _concat(examples: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
-def join_sentences(
-    examples: Sequence[dict[str, np.ndarray]], docs: Sequence[int], max_tokens: int
-) -> list[dict[str, np.ndarray]]:
-    """Greedily pack consecutive sentences of the same document into examples of at
-    most ``max_tokens`` tokens (a longer sentence stays alone). Every example needs
-    a ``starts`` column; the joined one has a 1 at each sentence's first token.
-    """
-    if len(examples) != len(docs):
-        raise ValueError(f"{len(examples)} sentences but {len(docs)} document ids")
+def group_sentences(lengths: Sequence[int], docs: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Indices of consecutive sentences of the same document, greedily packed into
+    groups of at most ``max_tokens`` tokens (a longer sentence stays alone)."""
+    if len(lengths) != len(docs):
+        raise ValueError(f"{len(lengths)} sentences but {len(docs)} document ids")
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
-    joined: list[dict[str, np.ndarray]] = []
-    group: list[dict[str, np.ndarray]] = []
+    groups: list[list[int]] = []
+    group: list[int] = []
     group_doc, group_tokens = None, 0
-    for example, doc in zip(examples, docs, strict=True):
-        size = len(example["starts"])
+    for index, (size, doc) in enumerate(zip(lengths, docs, strict=True)):
         if group and (doc != group_doc or group_tokens + size > max_tokens):
-            joined.append(_concat(group))
+            groups.append(group)
             group, group_tokens = [], 0
-        group.append(example)
+        group.append(index)
         group_doc = doc
         group_tokens += size
     if group:
-        joined.append(_concat(group))
-    return joined
+        groups.append(group)
+    return groups
+
+
+def join_sentences(
+    examples: Sequence[dict[str, np.ndarray]], docs: Sequence[int], max_tokens: int
+) -> list[dict[str, np.ndarray]]:
+    """The examples of :func:`group_sentences`' groups, each joined into one. Every
+    example needs a ``starts`` column; the joined one has a 1 at each sentence's
+    first token."""
+    groups = group_sentences([len(ex["starts"]) for ex in examples], docs, max_tokens)
+    return [concat_examples([examples[i] for i in group]) for group in groups]

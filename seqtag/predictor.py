@@ -1,0 +1,176 @@
+"""Use a trained model without the training setup: ``seqtag.load(path).predict(...)``.
+
+    >>> tagger = seqtag.load("outputs/runs/<run>")           # or model.pt / a .ckpt
+    >>> tagger.predict("EU rejects German call to boycott British lamb .").entities
+    [Entity(text='EU', type='ORG', start=0, end=1, ...), ...]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from seqeval.metrics.sequence_labeling import get_entities
+from tqdm.auto import tqdm
+
+from seqtag import saved_model
+from seqtag.data.batching import TaggingCollator
+from seqtag.data.documents import concat_examples, group_sentences
+from seqtag.data.schemes import convert
+from seqtag.models.tagger import SequenceTagger
+from seqtag.tokenize import tokenize
+
+INPUT_COLUMNS = ("words", "case", "chars", "starts")
+
+
+@dataclass
+class Entity:
+    """A predicted span: tokens ``start`` to ``end`` (exclusive); character offsets
+    in the input text when the input was text."""
+
+    text: str
+    type: str
+    start: int
+    end: int
+    start_char: int | None = None
+    end_char: int | None = None
+
+
+@dataclass
+class Prediction:
+    """One sentence's tokens and tags (IOB2 for entity models), and its entities."""
+
+    tokens: list[str]
+    tags: list[str]
+    entities: list[Entity] = field(default_factory=list)
+    text: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Predictor:
+    """Tags sentences with a trained model, in batches sorted by length.
+
+    Token lists are used as given; strings are tokenised with
+    :func:`seqtag.tokenize.tokenize`.
+    """
+
+    def __init__(
+        self, model: SequenceTagger, batch_size: int = 32, device: str | torch.device = "cpu"
+    ) -> None:
+        self.model = model.eval().to(device)
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.vocabs = model.vocabs
+        self.context_tokens = int(getattr(model, "context_tokens", 0))
+        self._collate = TaggingCollator(INPUT_COLUMNS)
+        self.model_path = "(in memory)"
+
+    @classmethod
+    def load(cls, path: str | Path, batch_size: int = 32, device: str = "cpu") -> Predictor:
+        record = saved_model.read(path)
+        predictor = cls(saved_model.build(record), batch_size=batch_size, device=device)
+        predictor.model_path = record["path"]
+        return predictor
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.vocabs.tags.itos)
+
+    @property
+    def task(self) -> str:
+        return self.vocabs.task
+
+    def predict(
+        self, inputs: str | Sequence[str] | Sequence[Sequence[str]], document: bool = False,
+        batch_size: int | None = None, progress: bool = False,
+    ) -> Prediction | list[Prediction]:
+        """Tag one text, a list of texts, or a list of token lists.
+
+        ``document=True`` reads the inputs as consecutive sentences of one
+        document, which models trained with document context
+        (``data.context_tokens``) use.
+        """
+        if isinstance(inputs, str):
+            return self.predict([inputs], batch_size=batch_size)[0]
+        inputs = list(inputs)
+        if all(isinstance(x, str) for x in inputs):
+            pieces = [tokenize(text) for text in inputs]
+            sentences = [[t.text for t in tokens] for tokens in pieces]
+        elif all(isinstance(x, (list, tuple)) and all(isinstance(t, str) for t in x) for x in inputs):
+            pieces, sentences = None, [list(x) for x in inputs]
+        else:
+            raise TypeError("predict() takes a string, a list of strings, or a list of token lists")
+        docs = [0] * len(sentences) if document else list(range(len(sentences)))
+        tags = self.tag(sentences, docs, batch_size=batch_size, progress=progress)
+        out = []
+        for i, (tokens, sentence_tags) in enumerate(zip(sentences, tags, strict=True)):
+            spans = pieces[i] if pieces is not None else None
+            out.append(Prediction(tokens, sentence_tags, self._entities(tokens, sentence_tags, spans),
+                                  inputs[i] if pieces is not None else None))
+        return out
+
+    def _entities(self, tokens: list[str], tags: list[str], spans: list | None) -> list[Entity]:
+        if self.task != "entity":
+            return []
+        entities = []
+        for kind, first, last in get_entities(tags):
+            entity = Entity(" ".join(tokens[first : last + 1]), kind, first, last + 1)
+            if spans is not None:
+                entity.start_char, entity.end_char = spans[first].start, spans[last].end
+            entities.append(entity)
+        return entities
+
+    def tag(
+        self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None,
+        batch_size: int | None = None, progress: bool = False,
+    ) -> list[list[str]]:
+        """Tags of each sentence (IOB2 for entity models); an empty sentence gets none.
+
+        ``docs`` gives each sentence's document; with a model trained with
+        document context, consecutive sentences of a document are read together.
+        """
+        batch_size = batch_size or self.batch_size
+        results: list[list[str]] = [[] for _ in sentences]
+        kept = [i for i, s in enumerate(sentences) if len(s) > 0]
+        if not kept:
+            return results
+        encoded = {i: self.vocabs.encode(list(sentences[i])) for i in kept}
+        if self.context_tokens and docs is not None:
+            groups = [[kept[j] for j in g] for g in
+                      group_sentences([len(sentences[i]) for i in kept], [docs[i] for i in kept],
+                                      self.context_tokens)]
+        else:
+            groups = [[i] for i in kept]
+        examples = [concat_examples([encoded[i] for i in g]) for g in groups]
+        order = np.argsort([-len(ex["words"]) for ex in examples], kind="stable")
+        batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
+        with torch.inference_mode():
+            for batch_ids in tqdm(batches, disable=not progress, unit="batch", file=sys.stderr,
+                                  desc="tagging"):
+                batch = self._collate([examples[k] for k in batch_ids])
+                batch = self.model.transfer_batch_to_device(batch, self.device, 0)
+                predicted = self.model.predict_tags(batch).cpu().tolist()
+                for row, k in zip(predicted, batch_ids, strict=True):
+                    offset = 0
+                    for i in groups[k]:
+                        n = len(sentences[i])
+                        results[i] = self._strings(row[offset : offset + n])
+                        offset += n
+        return results
+
+    def _strings(self, ids: list[int]) -> list[str]:
+        tags = [self.vocabs.tags.itos[i] for i in ids]
+        if self.task == "entity" and self.vocabs.scheme != "iob2":
+            return convert(tags, self.vocabs.scheme, "iob2")
+        return tags
+
+
+def load(path: str | Path, batch_size: int = 32, device: str = "cpu") -> Predictor:
+    """A :class:`Predictor` for a saved model (``model.pt``), a checkpoint or a run directory."""
+    return Predictor.load(path, batch_size=batch_size, device=device)
