@@ -114,6 +114,45 @@ class TokenAccuracy(Metric):
         return {"acc": acc}
 
 
+class ClassificationScores(Metric):
+    """Accuracy, and precision/recall/F1 of the ``positive`` label, over whole documents."""
+
+    full_state_update = False
+    last_report = ""
+
+    def __init__(self, labels: Vocab, positive: str | None = None) -> None:
+        super().__init__()
+        self.labels = list(labels.itos)
+        if positive is not None and positive not in self.labels:
+            raise ValueError(f"positive label {positive!r} is not one of the labels {self.labels}")
+        self.positive = positive
+        self.positive_index = self.labels.index(positive) if positive is not None else -1
+        for name in ("correct", "total", "tp", "fp", "fn"):
+            self.add_state(name, default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.correct += (preds == target).sum()
+        self.total += target.numel()
+        pos_pred, pos_gold = preds == self.positive_index, target == self.positive_index
+        self.tp += (pos_pred & pos_gold).sum()
+        self.fp += (pos_pred & ~pos_gold).sum()
+        self.fn += (~pos_pred & pos_gold).sum()
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        acc = self.correct.float() / self.total.clamp(min=1)
+        out = {"acc": acc}
+        text = f"accuracy: {acc.item():.4f} ({int(self.correct)} / {int(self.total)} documents)\n"
+        if self.positive is not None:
+            precision = self.tp.float() / (self.tp + self.fp).clamp(min=1)
+            recall = self.tp.float() / (self.tp + self.fn).clamp(min=1)
+            f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+            out.update({"precision_pos": precision, "recall_pos": recall, "f1_pos": f1})
+            text += (f"positive label {self.positive!r}: precision {precision.item():.4f} "
+                     f"recall {recall.item():.4f} F1 {f1.item():.4f}\n")
+        self.last_report = text
+        return out
+
+
 def scores_for(task: str, tags: Vocab, scheme: str) -> Metric:
     """The metric of a task: entity scores for ``entity``, accuracy for ``token``."""
     if task == "entity":

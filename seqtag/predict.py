@@ -13,7 +13,9 @@ is replaced (U+FFFD) with a warning naming the line.
 
 Output: CoNLL columns (``token<TAB>tag``, blank line after each sentence) or
 JSON lines with tokens, tags and entity spans (``text``, ``type``, token
-``start``/``end`` exclusive, and character offsets for text input).
+``start``/``end`` exclusive, and character offsets for text input). A
+classifier (e.g. sentiment) labels each line as one document and writes
+``label<TAB>probability`` lines, or JSON lines with every label's probability.
 """
 
 from __future__ import annotations
@@ -98,6 +100,22 @@ def predict(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise SeqtagDataError(f"{path}: no such input file")
         lines = decoded_lines(open(path, "rb"), str(path))  # noqa: SIM115 (read lazily to the end)
+    if predictor.task == "document":
+        if args.tokenized:
+            documents, _ = read_tokenized(lines)
+        else:
+            documents = list(lines)
+        progress = not args.quiet and len(documents) >= PROGRESS_FROM
+        results = predictor.classify(documents, progress=progress)
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        for result in results:
+            if args.format == "jsonl":
+                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            else:
+                out.write(f"{result.label}\t{result.scores[result.label]:.4f}\n")
+        if args.output:
+            out.close()
+        return len(results)
     if args.tokenized:
         sentences, docs = read_tokenized(lines)
         texts, pieces = [None] * len(sentences), None

@@ -21,6 +21,8 @@ from seqtag import saved_model
 from seqtag.data.batching import TaggingCollator
 from seqtag.data.documents import concat_examples, group_sentences
 from seqtag.data.schemes import convert
+from seqtag.data.text import document_tokens
+from seqtag.data.vocab import UNK
 from seqtag.models.tagger import SequenceTagger
 from seqtag.tokenize import tokenize
 
@@ -38,6 +40,19 @@ class Entity:
     end: int
     start_char: int | None = None
     end_char: int | None = None
+
+
+@dataclass
+class Classification:
+    """One document's label, and the probability of every label."""
+
+    label: str
+    scores: dict[str, float]
+    tokens: list[str]
+    text: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -68,7 +83,6 @@ class Predictor:
         self.batch_size = batch_size
         self.vocabs = model.vocabs
         self.context_tokens = int(getattr(model, "context_tokens", 0))
-        self._collate = TaggingCollator(INPUT_COLUMNS)
         self.model_path = "(in memory)"
 
     @classmethod
@@ -89,16 +103,18 @@ class Predictor:
     def predict(
         self, inputs: str | Sequence[str] | Sequence[Sequence[str]], document: bool = False,
         batch_size: int | None = None, progress: bool = False,
-    ) -> Prediction | list[Prediction]:
-        """Tag one text, a list of texts, or a list of token lists.
+    ) -> Prediction | Classification | list[Prediction] | list[Classification]:
+        """Tag (or, with a classifier, label) one text, a list of texts, or a list of token lists.
 
         ``document=True`` reads the inputs as consecutive sentences of one
         document, which models trained with document context
         (``data.context_tokens``) use.
         """
         if isinstance(inputs, str):
-            return self.predict([inputs], batch_size=batch_size)[0]
+            return self.predict([inputs], document, batch_size)[0]
         inputs = list(inputs)
+        if self.task == "document":
+            return self.classify(inputs, batch_size=batch_size, progress=progress)
         if all(isinstance(x, str) for x in inputs):
             pieces = [tokenize(text) for text in inputs]
             sentences = [[t.text for t in tokens] for tokens in pieces]
@@ -114,6 +130,48 @@ class Predictor:
             out.append(Prediction(tokens, sentence_tags, self._entities(tokens, sentence_tags, spans),
                                   inputs[i] if pieces is not None else None))
         return out
+
+    def classify(
+        self, inputs: Sequence[str] | Sequence[Sequence[str]], batch_size: int | None = None,
+        progress: bool = False,
+    ) -> list[Classification]:
+        """Label documents (texts, tokenised as in training, or token lists)."""
+        if self.task != "document":
+            raise ValueError("this model tags tokens; use predict() or tag()")
+        texts = [x if isinstance(x, str) else None for x in inputs]
+        options = self.model.text_options
+        documents = [document_tokens(x, **options) if isinstance(x, str) else list(x) for x in inputs]
+        max_length = options.get("max_length")
+        examples = []
+        for tokens in documents:
+            encoded = self.vocabs.encode((tokens[:max_length] if max_length else tokens) or [UNK],
+                                         chars=self.vocabs.chars is not None)
+            encoded.pop("starts")
+            examples.append(encoded)
+        probabilities = self._run(examples, batch_size, progress, self.model.predict_labels)
+        labels = self.vocabs.tags.itos
+        return [
+            Classification(labels[max(range(len(row)), key=row.__getitem__)],
+                           {label: float(p) for label, p in zip(labels, row, strict=True)}, tokens, text)
+            for row, tokens, text in zip(probabilities, documents, texts, strict=True)
+        ]
+
+    def _run(self, examples: list[dict], batch_size: int | None, progress: bool, step) -> list[list]:
+        """``step``'s output rows for every example, in input order, batched by length."""
+        batch_size = batch_size or self.batch_size
+        columns = tuple(name for name in INPUT_COLUMNS if name in examples[0]) if examples else ()
+        collate = TaggingCollator(columns)
+        order = np.argsort([-len(ex["words"]) for ex in examples], kind="stable")
+        batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
+        rows: list[list] = [[] for _ in examples]
+        with torch.inference_mode():
+            for batch_ids in tqdm(batches, disable=not progress, unit="batch", file=sys.stderr,
+                                  desc="predicting"):
+                batch = collate([examples[k] for k in batch_ids])
+                batch = self.model.transfer_batch_to_device(batch, self.device, 0)
+                for row, k in zip(step(batch).cpu().tolist(), batch_ids, strict=True):
+                    rows[k] = row
+        return rows
 
     def _entities(self, tokens: list[str], tags: list[str], spans: list | None) -> list[Entity]:
         if self.task != "entity":
@@ -135,9 +193,10 @@ class Predictor:
         ``docs`` gives each sentence's document; with a model trained with
         document context, consecutive sentences of a document are read together.
         """
-        batch_size = batch_size or self.batch_size
         results: list[list[str]] = [[] for _ in sentences]
         kept = [i for i, s in enumerate(sentences) if len(s) > 0]
+        if self.task == "document":
+            raise ValueError("this model labels documents; use predict() or classify()")
         if not kept:
             return results
         encoded = {i: self.vocabs.encode(list(sentences[i])) for i in kept}
@@ -148,20 +207,13 @@ class Predictor:
         else:
             groups = [[i] for i in kept]
         examples = [concat_examples([encoded[i] for i in g]) for g in groups]
-        order = np.argsort([-len(ex["words"]) for ex in examples], kind="stable")
-        batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
-        with torch.inference_mode():
-            for batch_ids in tqdm(batches, disable=not progress, unit="batch", file=sys.stderr,
-                                  desc="tagging"):
-                batch = self._collate([examples[k] for k in batch_ids])
-                batch = self.model.transfer_batch_to_device(batch, self.device, 0)
-                predicted = self.model.predict_tags(batch).cpu().tolist()
-                for row, k in zip(predicted, batch_ids, strict=True):
-                    offset = 0
-                    for i in groups[k]:
-                        n = len(sentences[i])
-                        results[i] = self._strings(row[offset : offset + n])
-                        offset += n
+        rows = self._run(examples, batch_size, progress, self.model.predict_tags)
+        for row, group in zip(rows, groups, strict=True):
+            offset = 0
+            for i in group:
+                n = len(sentences[i])
+                results[i] = self._strings(row[offset : offset + n])
+                offset += n
         return results
 
     def _strings(self, ids: list[int]) -> list[str]:

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqtag import __version__
 from seqtag.data.datamodule import Vocabularies
 from seqtag.data.errors import ModelLoadError
-from seqtag.models.tagger import SequenceTagger
+from seqtag.models.base import SeqtagModule
 
 FORMAT = "seqtag-model"
 # Raise when a change makes older files unreadable (renamed parts, new record keys).
@@ -29,7 +29,7 @@ FORMAT_VERSION = 1
 MODEL_FILE = "model.pt"
 
 
-def model_config(cfg: DictConfig, model: SequenceTagger) -> dict:
+def model_config(cfg: DictConfig, model: SeqtagModule) -> dict:
     """The model's config as plain values, with pretrained vectors dropped: the
     saved weights already hold them, and loading must not need the package."""
     config = OmegaConf.to_container(cfg.model, resolve=True)
@@ -40,7 +40,7 @@ def model_config(cfg: DictConfig, model: SequenceTagger) -> dict:
     return config
 
 
-def model_record(model: SequenceTagger, with_weights: bool = True) -> dict[str, Any]:
+def model_record(model: SeqtagModule, with_weights: bool = True) -> dict[str, Any]:
     """What :func:`save` writes (``with_weights=False``: all but the weights, for checkpoints)."""
     if model.model_config is None:
         raise ValueError("this model was not built from a config (model_config is unset); "
@@ -49,13 +49,14 @@ def model_record(model: SequenceTagger, with_weights: bool = True) -> dict[str, 
         "format": FORMAT, "format_version": FORMAT_VERSION, "seqtag_version": __version__,
         "model_config": model.model_config, "run_config": model.run_config,
         "vocabs": model.vocabs.to_dict(), "context_tokens": int(model.context_tokens),
+        "text_options": dict(model.text_options),
     }
     if with_weights:
         record["state_dict"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return record
 
 
-def save(model: SequenceTagger, path: str | Path) -> Path:
+def save(model: SeqtagModule, path: str | Path) -> Path:
     """Write the model to ``path`` (atomically: a crash leaves the old file or none)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ def read(path: str | Path) -> dict[str, Any]:
     return record
 
 
-def build(record: dict[str, Any]) -> SequenceTagger:
+def build(record: dict[str, Any]) -> SeqtagModule:
     """The model of a record, weights loaded, in eval mode."""
     where = f"{record.get('path', 'the model')} (seqtag {record.get('seqtag_version', '?')})"
     try:
@@ -128,8 +129,9 @@ def build(record: dict[str, Any]) -> SequenceTagger:
     model.model_config = record["model_config"]
     model.run_config = record.get("run_config")
     model.context_tokens = int(record.get("context_tokens", 0))
+    model.text_options = dict(record.get("text_options") or {})
     return model.eval()
 
 
-def load_model(path: str | Path) -> SequenceTagger:
+def load_model(path: str | Path) -> SeqtagModule:
     return build(read(path))

@@ -74,6 +74,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model.model_config = saved_model.model_config(cfg, model)
     model.run_config = _run_config(cfg)
     model.context_tokens = getattr(datamodule, "context_tokens", 0)
+    model.text_options = dict(getattr(datamodule, "text_options", {}))
     trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")),
         logger=_instantiate_all(cfg.get("logger")) or False,
@@ -83,7 +84,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # validate/test reset callback_metrics: keep what only fit knows first
     metrics: dict[str, float] = {
         k: float(v) for k, v in trainer.callback_metrics.items()
-        if k.endswith("_best") or k.startswith("perf/")
+        if k.endswith("_best") or k.startswith("perf/") or (k.startswith("train/") and "_step" not in k)
     }
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""

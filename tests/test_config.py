@@ -21,7 +21,7 @@ VOCABS = Vocabularies(
 EMBEDDINGS = sorted(
     p.stem for p in (CONFIG_DIR / "model" / "embedding").glob("*.yaml") if p.stem != "glove_file"
 )
-HEADS = sorted(p.stem for p in (CONFIG_DIR / "model" / "head").glob("*.yaml"))
+HEADS = sorted(p.stem for p in (CONFIG_DIR / "model" / "head").glob("*.yaml") if p.stem != "pool")
 
 
 def _compose(*overrides: str, tmp_path: Path):
@@ -105,3 +105,29 @@ def test_every_embedding_and_head_builds_and_runs(embedding: str, head: str, tmp
     loss.backward()
     assert torch.isfinite(loss)
     assert (model.embedding.chars is not None) == embedding.startswith("word_char")
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention", "flatten"])
+@pytest.mark.parametrize(("encoder", "merge"), [("birnn", "concat"), ("bilstm", "sum"), ("bigru", "mul"),
+                                                ("bilstm", "ave"), ("lstm", "concat")])
+def test_classifier_builds_and_runs_with_every_pooling_and_merge(pooling, encoder, merge, tmp_path):
+    import torch
+
+    from seqtag.models.classifier import SequenceClassifier
+
+    cfg = _compose("data=imdb", "model=classifier", f"model/encoder={encoder}", f"model.head.pooling={pooling}",
+                   "model.encoder.hidden_size=6", "data.max_length=5", "model/embedding=random",
+                   f"model.encoder.merge={merge}", tmp_path=tmp_path)
+    labels = Vocabularies(VOCABS.words, Vocab(["neg", "pos"]), "none", "document")
+    model = instantiate(cfg.model, _partial_=True)(vocabs=labels)
+    assert isinstance(model, SequenceClassifier)
+    bidirectional = cfg.model.encoder.bidirectional
+    assert model.encoder.output_dim == 6 * (2 if bidirectional and merge == "concat" else 1)
+    batch = {"words": torch.tensor([[2, 3, 1], [3, 0, 0]]), "case": torch.zeros(2, 3, dtype=torch.long),
+             "mask": torch.tensor([[True] * 3, [True, False, False]]), "lengths": torch.tensor([3, 1]),
+             "label": torch.tensor([1, 0])}
+    logits = model(batch)
+    assert logits.shape == (2, 2)
+    loss = model.head.loss(logits, batch["label"])
+    loss.backward()
+    assert torch.isfinite(loss)

@@ -112,7 +112,8 @@ def pad_2d(arrays: Sequence[np.ndarray]) -> torch.Tensor:
 class TaggingCollator:
     """Pad a list of examples into a batch dict.
 
-    Keys: one per column, (B, T) or, for 2-D columns such as ``chars``, (B, T, W);
+    Keys: one per column, (B, T) or, for 2-D columns such as ``chars``, (B, T, W), or
+    (B,) for scalar columns such as a document's ``label``;
     ``mask`` (B, T, True on real tokens) and ``lengths`` (B,), which stays on the
     CPU as ``pack_padded_sequence`` wants.
     """
@@ -121,8 +122,9 @@ class TaggingCollator:
         self.columns = tuple(columns)
 
     def __call__(self, examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+        padders = {0: lambda values: torch.as_tensor(np.asarray(values, dtype=np.int64)), 1: pad, 2: pad_2d}
         batch = {
-            name: (pad_2d if np.ndim(examples[0][name]) == 2 else pad)([ex[name] for ex in examples])
+            name: padders[np.ndim(examples[0][name])]([ex[name] for ex in examples])
             for name in self.columns
         }
         lengths = torch.tensor([len(ex[self.columns[0]]) for ex in examples], dtype=torch.int64)

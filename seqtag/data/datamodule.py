@@ -41,16 +41,19 @@ class Vocabularies:
     def word_key(self, word: str) -> str:
         return normalize(word, self.lowercase, self.digits_to_zero)
 
-    def encode(self, tokens: list[str]) -> dict[str, np.ndarray]:
-        """One sentence's model inputs (no ``tags``): word, casing and character indices."""
-        width = self.max_word_length
-        chars = self.chars
-        return {
+    def encode(self, tokens: list[str], chars: bool = True) -> dict[str, np.ndarray]:
+        """One sentence's model inputs (no ``tags``): word, casing and (``chars``)
+        character indices, and the sentence start."""
+        encoded = {
             "words": np.asarray([self.words.index(self.word_key(t)) for t in tokens], dtype=np.int64),
             "case": np.asarray([casing(t) for t in tokens], dtype=np.int64),
-            "chars": pad_chars([chars.indices(t[:width]) if chars is not None else [] for t in tokens]),
             "starts": sentence_starts(len(tokens)),
         }
+        if chars:
+            width, vocab = self.max_word_length, self.chars
+            encoded["chars"] = pad_chars(
+                [vocab.indices(t[:width]) if vocab is not None else [] for t in tokens])
+        return encoded
 
     def to_dict(self) -> dict:
         """Plain lists and scalars only, so a saved model loads without unpickling classes."""

@@ -1,29 +1,20 @@
-"""The Lightning module of a sequence tagger: embedding -> encoder -> head."""
+"""The Lightning module of a sequence tagger: embedding -> encoder -> token head."""
 
 from __future__ import annotations
 
-import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
-import lightning as L
-import numpy as np
 import torch
 from torch import nn
-from torchmetrics import MaxMetric
 
 from seqtag.data.datamodule import Vocabularies
 from seqtag.metrics import scores_for
+from seqtag.models.base import SeqtagModule
 
-log = logging.getLogger(__name__)
 
-
-class SequenceTagger(L.LightningModule):
-    """Tags every token. The parts arrive as partials (from Hydra ``_partial_: true``)
-    and are completed here with what only the data knows (vocabularies, tag set
-    and scheme) and each part's input width.
-    """
+class SequenceTagger(SeqtagModule):
+    """Tags every token; the head (softmax or CRF) is completed with the tag set and scheme."""
 
     def __init__(
         self,
@@ -35,31 +26,11 @@ class SequenceTagger(L.LightningModule):
         scheduler: Callable[..., Any] | None = None,
         scheduler_interval: str = "epoch",
     ) -> None:
-        super().__init__()
-        # Not save_hyperparameters(): that would pickle these objects into every
-        # checkpoint. Checkpoints carry a plain record instead (on_save_checkpoint).
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
-        self.scheduler_interval = scheduler_interval
-        self.model_config: dict | None = None  # set by whoever composed the model (seqtag-train)
-        self.run_config: dict | None = None
-        self.context_tokens = 0
-        self._seed = torch.initial_seed() % 2**32  # set by seed_everything before the model is built
-        self.vocabs = vocabs
-        self.embedding = embedding(vocabs=vocabs)
-        self.encoder = encoder(input_size=self.embedding.output_dim)
+        super().__init__(vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval)
         self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
         self.metric_name = "f1" if vocabs.task == "entity" else "acc"
         self.val_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
         self.test_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
-        self.val_best = MaxMetric()
-        self.val_best.persistent(True)  # the best score so far survives a resume
-        self.reports: dict[str, str] = {}
-
-    def transfer_batch_to_device(self, batch: dict, device: torch.device, dataloader_idx: int) -> dict:
-        # ``lengths`` stays on the CPU: packing reads it there, and a copy back
-        # from the GPU would stall every step.
-        return {k: v if k == "lengths" else v.to(device, non_blocking=True) for k, v in batch.items()}
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Encoder features (B, T, H) for a padded batch."""
@@ -93,49 +64,10 @@ class SequenceTagger(L.LightningModule):
         values = scores.compute()
         self.reports[stage] = scores.last_report
         scores.reset()
-        self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, prog_bar=False)
-        if not self.trainer.sanity_checking:
-            summary = " ".join(f"{stage}/{k}={v.item():.4f}" for k, v in values.items() if "_" not in k)
-            fitting = self.trainer.state.fn == "fit"
-            log.info("%s: %s", f"epoch {self.current_epoch}" if fitting else "checkpoint", summary)
-        if stage == "val" and not self.trainer.sanity_checking:
-            self.val_best(values[self.metric_name])
-            self.log(f"val/{self.metric_name}_best", self.val_best.compute(), prog_bar=True)
+        self.log_scores(stage, values)
 
     def on_validation_epoch_end(self) -> None:
         self._eval_epoch_end("val")
 
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
-
-    def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {
-                "scheduler": self.scheduler_factory(optimizer=optimizer),
-                "monitor": f"val/{self.metric_name}",
-                "interval": self.scheduler_interval,
-            },
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        from seqtag.saved_model import model_record  # here: saved_model imports this module
-
-        if self.model_config is not None:
-            checkpoint["seqtag"] = model_record(self, with_weights=False)
-
-    def on_train_batch_start(self, batch: dict, batch_idx: int) -> None:
-        if batch_idx != 0:
-            return
-        # Each epoch's random draws (dropout, word dropout) follow from the run's
-        # seed and the epoch alone, so a run resumed from an epoch's checkpoint
-        # continues exactly as one never interrupted. Saving generator states
-        # would not do: on a restart Lightning draws from them (creating data
-        # loader iterators) at other moments than in an uninterrupted run.
-        seed = int(np.random.SeedSequence([self._seed, self.current_epoch]).generate_state(1)[0])
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        random.seed(seed)

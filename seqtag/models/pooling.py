@@ -1,0 +1,62 @@
+"""Sequence classification heads: pool the encoder's states into one vector per document."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqtag.data.datamodule import Vocabularies
+
+POOLINGS = ("last", "mean", "max", "attention", "flatten")
+
+
+class SequencePoolingHead(nn.Module):
+    """One label per sequence from the encoder's states.
+
+    ``pooling``: ``last`` (final states of both directions), ``mean`` / ``max``
+    over real tokens, ``attention`` (a learned query scores each token), or
+    ``flatten``: the states of all ``max_length`` positions (padding as zeros)
+    laid end to end, as a Keras ``Flatten`` over a fixed-length sequence does.
+    """
+
+    def __init__(
+        self, input_size: int, vocabs: Vocabularies, pooling: str = "max", dropout: float = 0.0,
+        max_length: int | None = None,
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if pooling == "flatten" and not max_length:
+            raise ValueError("pooling=flatten needs max_length (the documents' fixed length)")
+        self.pooling = pooling
+        self.max_length = max_length
+        self.dropout = nn.Dropout(dropout)
+        if pooling == "attention":
+            self.attention = nn.Sequential(nn.Linear(input_size, input_size), nn.Tanh(),
+                                           nn.Linear(input_size, 1, bias=False))
+        width = input_size * max_length if pooling == "flatten" else input_size
+        self.proj = nn.Linear(width, len(vocabs.tags))
+
+    def pool(self, features: torch.Tensor, mask: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
+        if self.pooling == "last":
+            return final
+        weights = mask.unsqueeze(-1).to(features.dtype)
+        if self.pooling == "mean":
+            return (features * weights).sum(1) / weights.sum(1).clamp(min=1)
+        if self.pooling == "max":
+            return features.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+        if self.pooling == "attention":
+            scores = self.attention(features).squeeze(-1).masked_fill(~mask, float("-inf"))
+            return (features * scores.softmax(-1).unsqueeze(-1)).sum(1)
+        features = features * weights  # flatten: padded positions are zeros
+        padded = F.pad(features[:, : self.max_length], (0, 0, 0, self.max_length - min(features.size(1),
+                                                                                     self.max_length)))
+        return padded.flatten(1)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
+        """Logits (B, labels)."""
+        return self.proj(self.dropout(self.pool(features, mask, final)))
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, labels)
