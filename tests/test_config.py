@@ -115,8 +115,9 @@ def test_classifier_builds_and_runs_with_every_pooling_and_merge(pooling, encode
 
     from seqtag.models.classifier import SequenceClassifier
 
-    cfg = _compose("data=imdb", "model=classifier", f"model/encoder={encoder}", f"model.head.pooling={pooling}",
-                   "model.encoder.hidden_size=6", "data.max_length=5", "model/embedding=random",
+    cfg = _compose("data=imdb", "model=classifier", f"model/encoder={encoder}",
+                   f"model.head.pooling={pooling}", "model.encoder.hidden_size=6", "data.max_length=5",
+                   "model/embedding=random",
                    f"model.encoder.merge={merge}", tmp_path=tmp_path)
     labels = Vocabularies(VOCABS.words, Vocab(["neg", "pos"]), "none", "document")
     model = instantiate(cfg.model, _partial_=True)(vocabs=labels)

@@ -32,9 +32,9 @@ class SequenceClassifier(SeqtagModule):
     ) -> None:
         super().__init__(vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval)
         self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
+        stages = ("train", "val", "test")
         self.scores = nn.ModuleDict(
-            {f"{stage}_scores": ClassificationScores(vocabs.tags, positive) for stage in ("train", "val", "test")}
-        )
+            {f"{stage}_scores": ClassificationScores(vocabs.tags, positive) for stage in stages})
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label logits (B, labels)."""
