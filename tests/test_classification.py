@@ -1,0 +1,164 @@
+"""Sequence classification: reading labelled text, tokenising documents, pooling heads,
+bidirectional merges, document metrics and sweep summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqtag.data.classification import ClassificationDataModule, LabelledTextCorpus, read_labelled
+from seqtag.data.datamodule import Vocabularies
+from seqtag.data.errors import CorpusFormatError
+from seqtag.data.text import document_tokens
+from seqtag.data.vocab import Vocab
+from seqtag.metrics import ClassificationScores
+from seqtag.models.encoders import RNNEncoder
+from seqtag.models.pooling import SequencePoolingHead
+from seqtag.sweep import write_summary
+
+LABELS = Vocabularies(Vocab(["<pad>", "<unk>", "good"], unk="<unk>"), Vocab(["neg", "pos"]), "none",
+                      "document")
+
+
+def test_csv_with_quotes_commas_and_newlines_in_reviews(tmp_path: Path):
+    path = tmp_path / "train.csv"
+    text = 'text,label\r\n"Great, really.<br />Two ""lines""\nhere",pos\r\nBad,neg\r\n'
+    path.write_text(text, encoding="utf-8")
+    rows = list(read_labelled(str(path), "text", "label", ","))
+    assert rows == [{"text": 'Great, really.<br />Two "lines"\nhere', "label": "pos"},
+                    {"text": "Bad", "label": "neg"}]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("review,label\nx,pos\n", "line 1: no column 'text' in the header"),
+        ("text,label\nfine,pos\nno label here\n", "line 3: expected 2 fields, found 1"),
+        ("text,label\nfine,pos\n  ,neg\n", "line 3: empty text"),
+        ("text,label\nfine,\n", "line 2: empty label"),
+        ("", "the file is empty"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path: Path, content: str, problem: str):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CorpusFormatError) as err:
+        list(read_labelled(str(path), "text", "label", ","))
+    assert str(err.value).startswith(str(path)) and problem in str(err.value)
+
+
+def test_tsv_sentences_and_document_tokens():
+    assert document_tokens("I didn't like it.<br /><br />It's 7/10, <i>meh</i>!") == [
+        "i", "did", "n't", "like", "it", ".", "it", "'s", "7", "/", "10", ",", "meh", "!"]
+    assert document_tokens("Keep <br/>Case", lowercase=False, max_length=2) == ["Keep", "Case"]
+    assert document_tokens("a <br /> b", strip_html=False)[:3] == ["a", "<", "br"]
+
+
+def test_datamodule_carves_a_fixed_validation_split(tmp_path: Path):
+    rows = "".join(f"review number {i} {'good' if i % 2 else 'bad'},{'pos' if i % 2 else 'neg'}\n"
+                   for i in range(40))
+    (tmp_path / "train.csv").write_text("text,label\n" + rows)
+    (tmp_path / "test.csv").write_text("text,label\ngood stuff,pos\nbad stuff,neg\n")
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
+    splits = []
+    for seed in (1, 2):  # the run seed must not move documents between train and validation
+        dm = ClassificationDataModule(corpus, val_fraction=0.25, seed=seed, batch_size=4,
+                                      cache_dir=str(tmp_path / "cache"), max_length=3)
+        dm.setup()
+        splits.append(sorted(ex["words"].tolist() for ex in dm.splits["validation"]))
+        assert len(dm.splits["train"]) == 30 and len(dm.splits["validation"]) == 10
+        assert all(len(ex["words"]) <= 3 for ex in dm.splits["train"])
+    assert splits[0] == splits[1]
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["label"].shape == (4,) and batch["words"].shape[0] == 4
+    assert dm.vocabs.tags.itos == ["neg", "pos"] and dm.vocabs.task == "document"
+
+
+def test_test_labels_unseen_in_training_are_an_error(tmp_path: Path):
+    (tmp_path / "train.csv").write_text("text,label\n" + "a,pos\nb,neg\n" * 5)
+    (tmp_path / "test.csv").write_text("text,label\nc,neutral\n")
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
+    dm = ClassificationDataModule(corpus, cache_dir=str(tmp_path / "cache"))
+    with pytest.raises(CorpusFormatError, match=r"test.csv: labels \['neutral'\] do not occur"):
+        dm.setup()
+
+
+def _states(lengths: list[int], width: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    features = torch.arange(len(lengths) * max(lengths) * width, dtype=torch.float).view(
+        len(lengths), max(lengths), width)
+    return features, mask
+
+
+@pytest.mark.parametrize("pooling", ["mean", "max", "attention"])
+def test_pooling_ignores_padding(pooling: str):
+    head = SequencePoolingHead(3, LABELS, pooling=pooling)
+    features, mask = _states([2, 4])
+    garbage = features.clone()
+    garbage[~mask] = 1e6
+    final = torch.zeros(2, 3)
+    assert torch.allclose(head.pool(features, mask, final), head.pool(garbage, mask, final))
+    if pooling == "mean":
+        assert torch.allclose(head.pool(features, mask, final)[0], features[0, :2].mean(0))
+
+
+def test_flatten_lays_states_end_to_end_with_zeros_for_padding():
+    head = SequencePoolingHead(3, LABELS, pooling="flatten", max_length=5)
+    features, mask = _states([2, 4])
+    pooled = head.pool(features, mask, torch.zeros(2, 3))
+    assert pooled.shape == (2, 15)
+    assert torch.equal(pooled[0, :6], features[0, :2].flatten()) and not pooled[0, 6:].any()
+    with pytest.raises(ValueError, match="max_length"):
+        SequencePoolingHead(3, LABELS, pooling="flatten")
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum", "mul", "ave"])
+def test_bidirectional_merge_and_final_states(merge: str):
+    torch.manual_seed(0)
+    encoder = RNNEncoder(4, cell="lstm", hidden_size=5, bidirectional=True, merge=merge).eval()
+    inputs, lengths = torch.randn(2, 6, 4), torch.tensor([6, 3])
+    outputs, final = encoder(inputs, lengths, return_final=True)
+    raw, _ = torch.nn.utils.rnn.pad_packed_sequence(encoder.rnn(torch.nn.utils.rnn.pack_padded_sequence(
+        inputs, lengths, batch_first=True, enforce_sorted=False))[0], batch_first=True)
+    forward, backward = raw[..., :5], raw[..., 5:]
+    expected = {"concat": torch.cat([forward, backward], -1), "sum": forward + backward,
+                "mul": forward * backward, "ave": (forward + backward) / 2}[merge]
+    assert torch.allclose(outputs[:, :6], expected, atol=1e-6)
+    assert encoder.output_dim == (10 if merge == "concat" else 5)
+    # final: the forward state after the last real token, the backward state at the first
+    last = {"concat": torch.cat([forward[1, 2], backward[1, 0]]), "sum": forward[1, 2] + backward[1, 0],
+            "mul": forward[1, 2] * backward[1, 0], "ave": (forward[1, 2] + backward[1, 0]) / 2}[merge]
+    assert torch.allclose(final[1], last, atol=1e-6)
+
+
+def test_classification_scores_accuracy_and_positive_f1():
+    metric = ClassificationScores(Vocab(["neg", "pos"]), positive="pos")
+    metric.update(torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 0, 1]))
+    metric.update(torch.tensor([1]), torch.tensor([1]))
+    scores = metric.compute()
+    assert scores["acc"].item() == pytest.approx(3 / 5)
+    assert scores["precision_pos"].item() == pytest.approx(2 / 3)
+    assert scores["recall_pos"].item() == pytest.approx(2 / 3)
+    assert scores["f1_pos"].item() == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="positive label 'yes'"):
+        ClassificationScores(Vocab(["neg", "pos"]), positive="yes")
+
+
+def test_sweep_summary_tables_and_plots_every_job(tmp_path: Path):
+    for job, (units, acc) in enumerate([(50, 0.8), (10, 0.7), (20, None)]):
+        run = tmp_path / str(job)
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(
+            f"- experiment=imdb_seeds\n- model.encoder.hidden_size={units}\n")
+        if acc is not None:
+            (run / "metrics.json").write_text(json.dumps({"val/acc": acc, "test/acc": acc - 0.01}))
+    summary = write_summary(tmp_path)
+    text = summary.read_text()
+    assert "Common overrides: `experiment=imdb_seeds`" in text
+    assert "| 0 | 50 | 0.8000 | 0.7900 |" in text and "| 2 | 20 |  |  |" in text
+    header = (tmp_path / "summary.csv").read_text().splitlines()[0]
+    assert header == "job,model.encoder.hidden_size,val/acc,test/acc"
+    assert (tmp_path / "summary.png").stat().st_size > 1000

@@ -1,0 +1,51 @@
+"""Sentiment classification end to end on the real SST-2 and IMDB files, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_after_training import run
+from tests.test_train_e2e import run_train
+
+
+@pytest.fixture(scope="module")
+def sst2_run(data_dir: Path, hf_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sst2")
+    result = run_train("data=sst2", "model=classifier", "data.max_documents=5000", "trainer.max_epochs=3",
+                       "model.encoder.hidden_size=32", f"hydra.run.dir={out}",
+                       data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_sst2_run_reports_accuracy_on_every_split(sst2_run: Path):
+    metrics = json.loads((sst2_run / "metrics.json").read_text())
+    for key in ("train/acc", "val/acc", "test/acc", "val/f1_pos", "test/f1_pos", "val/acc_best"):
+        assert key in metrics, key
+    assert metrics["test/acc"] > 0.6  # SST-2 dev is balanced: chance is about 0.51
+    assert "accuracy:" in (sst2_run / "test_report.txt").read_text()
+
+
+def test_sst2_model_classifies_raw_text(sst2_run: Path):
+    text = b"a gorgeous , witty , seductive movie .\n\nthe worst , most boring film of the year .\n"
+    result = run("seqtag-predict", str(sst2_run), "--format", "jsonl", stdin=text)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(records) == 3
+    assert all(set(r["scores"]) == {"0", "1"} and r["label"] in ("0", "1") for r in records)
+    assert records[0]["scores"]["1"] > records[2]["scores"]["1"]
+
+
+def test_imdb_table_sweep_writes_its_summary(data_dir: Path, hf_cache: Path, tmp_path: Path):
+    sweep = tmp_path / "sweep"
+    result = run_train("-m", "experiment=imdb_seeds", "+imdb_row=birnn1,lstm50", "data.max_documents=200",
+                       "trainer.max_epochs=1", f"hydra.sweep.dir={sweep}", data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (sweep / "summary.md").read_text()
+    assert "| 0 | birnn1 |" in table and "| 1 | lstm50 |" in table
+    assert (sweep / "summary.png").stat().st_size > 1000
+    header = (sweep / "summary.csv").read_text().splitlines()[0].split(",")
+    assert header[:2] == ["job", "imdb_row"] and "val/acc" in header and "train/acc" in header
