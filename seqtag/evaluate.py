@@ -5,9 +5,11 @@
     seqtag-eval model.pt --file my.conll --tag-column 3 --predictions preds.txt
 
 Prints and saves the seqeval report (entity models) or the accuracy report
-(token models), a per-type confusion summary, and the gold tags the model does
-not know (scored as errors). ``--predictions`` writes ``token gold predicted``
-lines, the input of the CoNLL ``conlleval`` script.
+(token models and document classifiers), a per-type confusion summary, and the
+gold tags the model does not know (scored as errors). A classifier is scored on
+a split of its corpus or on a CSV/TSV file (``--text-column``, ``--label-column``).
+``--predictions`` writes ``token gold predicted`` lines, the input of the CoNLL
+``conlleval`` script.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from omegaconf import OmegaConf
 from seqeval.metrics import classification_report
 
 from seqtag.data import conll
+from seqtag.data.classification import read_labelled
 from seqtag.data.errors import SeqtagDataError
 from seqtag.data.schemes import convert, detect_scheme, split_tag
 from seqtag.predictor import Predictor
@@ -43,6 +46,20 @@ def read_split(run_config: dict | None, split: str, data_dir: str | None) -> Sen
         corpus_cfg.root = str(Path(data_dir) / rest)
     corpus = hydra.utils.instantiate(corpus_cfg)
     return list(corpus.sentences(split))
+
+
+def read_documents(run_config: dict | None, split: str, data_dir: str | None) -> tuple[list, list]:
+    """Texts and labels of a split of a classifier's corpus, split as in training."""
+    if not run_config or "data" not in run_config:
+        raise SeqtagDataError("this model carries no data config; score a file with --file instead")
+    data_cfg = OmegaConf.create(run_config["data"])
+    data_cfg.vectors = None
+    if data_dir is not None:
+        data_cfg.corpus.root = str(Path(data_dir) / Path(str(data_cfg.corpus.root)).name)
+    splits = hydra.utils.instantiate(data_cfg).documents()
+    if split not in splits:
+        raise SeqtagDataError(f"the corpus has no {split!r} split")
+    return list(splits[split]["text"]), list(splits[split]["label"])
 
 
 def read_file(path: str, fmt: str, token_column: int, tag_column: int, tag_field: str) -> Sentences:
@@ -107,7 +124,8 @@ def confusion(gold: list[list[str]], pred: list[list[str]], task: str, top: int 
                     for g, p in zip(gs, ps, strict=True))
     kinds = sorted({k for pair in pairs for k in pair})
     width = max(8, *(len(k) + 1 for k in kinds))
-    lines = ["confusion (tokens; rows gold, columns predicted):"]
+    unit = "documents" if task == "document" else "tokens"
+    lines = [f"confusion ({unit}; rows gold, columns predicted):"]
     if len(kinds) <= 12:
         lines.append(" " * width + "".join(f"{k:>{width}}" for k in kinds))
         for g in kinds:
@@ -137,9 +155,38 @@ def _default_output_dir(model_path: str) -> Path:
     return path.parent / "eval"
 
 
+def evaluate_classifier(predictor: Predictor, args: argparse.Namespace) -> tuple[str, dict, str, Counter]:
+    if args.file:
+        if not Path(args.file).is_file():
+            raise SeqtagDataError(f"{args.file}: no such file")
+        delimiter = "\t" if args.file.endswith((".tsv", ".tab")) else ","
+        rows = list(read_labelled(args.file, args.text_column, args.label_column, delimiter))
+        texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+        name = Path(args.file).stem
+    else:
+        texts, labels = read_documents(predictor.model.run_config, args.split, args.data_dir)
+        name = args.split
+    if not texts:
+        raise SeqtagDataError(f"{args.file or args.split}: no documents to score")
+    predicted = [r.label for r in predictor.classify(texts, progress=not args.quiet)]
+    unknown = Counter(label for label in labels if label not in set(predictor.labels))
+    scores, report = accuracy_report([labels], [predicted])
+    text = (f"seqtag-eval {predictor.model_path} on {args.file or 'split ' + args.split}: "
+            f"{len(texts)} documents\n\n"
+            f"{report.replace('token accuracy', 'accuracy').replace('tokens)', 'documents)')}\n")
+    text += confusion([labels], [predicted], "document")
+    return name, scores, text, unknown
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     predictor = Predictor.load(args.model, batch_size=args.batch_size, device=args.device)
     vocabs = predictor.vocabs
+    if vocabs.task == "document":
+        name, scores, text, unknown = evaluate_classifier(predictor, args)
+        if unknown:
+            text += (f"\ngold labels the model does not know (scored as errors): "
+                     f"{', '.join(f'{t} ({n})' for t, n in unknown.most_common())}\n")
+        return _save_outputs(args, name, scores, text, unknown)
     if args.file:
         sentences = read_file(args.file, args.format, args.token_column, args.tag_column, args.tag_field)
         name = Path(args.file).stem
@@ -165,14 +212,18 @@ def evaluate(args: argparse.Namespace) -> dict:
     if unknown:
         text += (f"\ngold tags the model does not know (scored as errors): "
                  f"{', '.join(f'{t} ({n})' for t, n in unknown.most_common())}\n")
+    if args.predictions:
+        write_predictions(Path(args.predictions), sentences, gold, pred)
+    return _save_outputs(args, name, scores, text, unknown)
+
+
+def _save_outputs(args: argparse.Namespace, name: str, scores: dict, text: str, unknown: Counter) -> dict:
     print(text)
     out_dir = Path(args.output_dir) if args.output_dir else _default_output_dir(args.model)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}_report.txt").write_text(text, encoding="utf-8")
     (out_dir / f"{name}_metrics.json").write_text(
         json.dumps({**scores, "unknown_tags": dict(unknown)}, indent=2, sort_keys=True))
-    if args.predictions:
-        write_predictions(Path(args.predictions), sentences, gold, pred)
     print(f"saved {out_dir / f'{name}_report.txt'}" +
           (f" and predictions {args.predictions}" if args.predictions else ""), file=sys.stderr)
     return scores
@@ -190,6 +241,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--token-column", type=int, default=0)
     p.add_argument("--tag-column", type=int, default=-1, help="default: the last column")
     p.add_argument("--tag-field", choices=("upos", "xpos"), default="upos", help="CoNLL-U tag field")
+    p.add_argument("--text-column", default="text", help="classifiers: the text column of a CSV/TSV file")
+    p.add_argument("--label-column", default="label", help="classifiers: the label column")
     p.add_argument("--data-dir", help="where the corpora are now, if not where training found them")
     p.add_argument("--output-dir", help="default: eval/ in the run directory")
     p.add_argument("--predictions", help="also write `token gold predicted` lines (conlleval input)")

@@ -7,6 +7,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import get_method, instantiate
 from omegaconf import OmegaConf
 
+from seqtag.data.classification import ClassificationDataModule
 from seqtag.data.datamodule import TaggingDataModule, Vocabularies
 from seqtag.data.vocab import Vocab
 from seqtag.models.tagger import SequenceTagger
@@ -41,7 +42,11 @@ def test_experiment_composes_and_resolves(experiment: str, tmp_path: Path):
         assert callable(get_method(node._target_))
     assert cfg.monitor == f"val/{cfg.data.metric}"
     assert cfg.callbacks.model_checkpoint.monitor == cfg.monitor
-    assert isinstance(instantiate(cfg.data), TaggingDataModule)
+    data = instantiate(cfg.data)
+    if cfg.model._target_.endswith("SequenceClassifier"):
+        assert isinstance(data, ClassificationDataModule) and data.metric == "acc"
+    else:
+        assert isinstance(data, TaggingDataModule)
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)

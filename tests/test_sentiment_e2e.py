@@ -49,3 +49,18 @@ def test_imdb_table_sweep_writes_its_summary(data_dir: Path, hf_cache: Path, tmp
     assert (sweep / "summary.png").stat().st_size > 1000
     header = (sweep / "summary.csv").read_text().splitlines()[0].split(",")
     assert header[:2] == ["job", "imdb_row"] and "val/acc" in header and "train/acc" in header
+
+
+def test_eval_scores_a_classifier_like_its_test_run(sst2_run: Path, data_dir: Path, tmp_path: Path):
+    result = run("seqtag-eval", str(sst2_run), "--quiet")
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    saved = json.loads((sst2_run / "eval" / "test_metrics.json").read_text())
+    assert saved["acc"] == pytest.approx(json.loads((sst2_run / "metrics.json").read_text())["test/acc"])
+    assert "accuracy:" in result.stdout.decode() and "confusion (documents" in result.stdout.decode()
+    odd = tmp_path / "odd.tsv"
+    rows = (data_dir / "sst2" / "dev.tsv").read_text().splitlines()[:41]
+    odd.write_text("\n".join(rows[:-1] + [rows[-1].rsplit("\t", 1)[0] + "\tneutral"]) + "\n")
+    result = run("seqtag-eval", str(sst2_run), "--file", str(odd), "--text-column", "sentence", "--quiet",
+                 "--output-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert "gold labels the model does not know (scored as errors): neutral (1)" in result.stdout.decode()

@@ -150,7 +150,8 @@ class ClassificationDataModule(L.LightningDataModule):
         self.vocabs: Vocabularies | None = None
         self.splits: dict[str, list[dict[str, np.ndarray]]] = {}
 
-    def _splits(self) -> datasets.DatasetDict:
+    def documents(self) -> datasets.DatasetDict:
+        """Every split (validation carved from train if need be), with a ``tokens`` column."""
         raw = self.corpus.load(self.cache_dir)
         if "validation" not in raw:
             parts = raw["train"].train_test_split(test_size=self.val_fraction, seed=self.split_seed)
@@ -168,7 +169,7 @@ class ClassificationDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.vocabs is not None:
             return
-        raw = self._splits()
+        raw = self.documents()
         counts: Counter[str] = Counter()
         for tokens in raw["train"]["tokens"]:
             counts.update(tokens)
