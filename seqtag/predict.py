@@ -126,7 +126,7 @@ def predict(args: argparse.Namespace) -> int:
     tags = predictor.tag(sentences, docs, progress=progress)
     predictions = [
         Prediction(tokens, sentence_tags,
-                   predictor._entities(tokens, sentence_tags, pieces[i] if pieces else None), texts[i])
+                   predictor.entities(tokens, sentence_tags, pieces[i] if pieces else None), texts[i])
         for i, (tokens, sentence_tags) in enumerate(zip(sentences, tags, strict=True))
     ]
     if args.output:

@@ -127,7 +127,7 @@ class Predictor:
         out = []
         for i, (tokens, sentence_tags) in enumerate(zip(sentences, tags, strict=True)):
             spans = pieces[i] if pieces is not None else None
-            out.append(Prediction(tokens, sentence_tags, self._entities(tokens, sentence_tags, spans),
+            out.append(Prediction(tokens, sentence_tags, self.entities(tokens, sentence_tags, spans),
                                   inputs[i] if pieces is not None else None))
         return out
 
@@ -173,7 +173,8 @@ class Predictor:
                     rows[k] = row
         return rows
 
-    def _entities(self, tokens: list[str], tags: list[str], spans: list | None) -> list[Entity]:
+    def entities(self, tokens: list[str], tags: list[str], spans: list | None = None) -> list[Entity]:
+        """The entity spans of IOB2 ``tags`` (character offsets from ``spans``, the tokenizer's)."""
         if self.task != "entity":
             return []
         entities = []
