@@ -162,3 +162,17 @@ def test_sweep_summary_tables_and_plots_every_job(tmp_path: Path):
     header = (tmp_path / "summary.csv").read_text().splitlines()[0]
     assert header == "job,model.encoder.hidden_size,val/acc,test/acc"
     assert (tmp_path / "summary.png").stat().st_size > 1000
+
+
+def test_unpacked_encoder_reads_the_padding_like_keras_without_masking():
+    torch.manual_seed(0)
+    encoder = RNNEncoder(4, cell="rnn", hidden_size=3, bidirectional=False, pack=False).eval()
+    inputs = torch.randn(1, 5, 4)
+    inputs[:, 2:] = 0.0  # a two-token document padded with zero vectors
+    outputs, final = encoder(inputs, torch.tensor([2]), return_final=True)
+    assert outputs[0, 2:].abs().sum() > 0  # the recurrence ran on over the padding
+    assert torch.allclose(final[0], outputs[0, -1])
+    packed = RNNEncoder(4, cell="rnn", hidden_size=3, bidirectional=False).eval()
+    packed.load_state_dict(encoder.state_dict())
+    packed_out, packed_final = packed(inputs, torch.tensor([2]), return_final=True)
+    assert not packed_out[0, 2:].any() and torch.allclose(packed_final[0], packed_out[0, 1])

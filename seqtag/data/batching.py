@@ -118,8 +118,9 @@ class TaggingCollator:
     CPU as ``pack_padded_sequence`` wants.
     """
 
-    def __init__(self, columns: Sequence[str] = ("words", "tags")) -> None:
+    def __init__(self, columns: Sequence[str] = ("words", "tags"), width: int | None = None) -> None:
         self.columns = tuple(columns)
+        self.width = width  # pad every batch to this many positions (None: to its longest example)
 
     def __call__(self, examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
         padders = {0: lambda values: torch.as_tensor(np.asarray(values, dtype=np.int64)), 1: pad, 2: pad_2d}
@@ -128,8 +129,14 @@ class TaggingCollator:
             for name in self.columns
         }
         lengths = torch.tensor([len(ex[self.columns[0]]) for ex in examples], dtype=torch.int64)
+        if self.width is not None:
+            for name in self.columns:
+                tensor = batch[name]
+                if tensor.dim() >= 2 and tensor.size(1) < self.width:
+                    grow = [0, 0] * (tensor.dim() - 2) + [0, self.width - tensor.size(1)]
+                    batch[name] = torch.nn.functional.pad(tensor, grow)
         batch["lengths"] = lengths
-        batch["mask"] = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        batch["mask"] = torch.arange(batch[self.columns[0]].size(1))[None, :] < lengths[:, None]
         return batch
 
 

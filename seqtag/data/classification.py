@@ -113,7 +113,9 @@ class ClassificationDataModule(L.LightningDataModule):
     Without a validation file, ``val_fraction`` of the training documents (a split
     fixed by ``split_seed``, whatever the run's seed) become the validation set.
     Documents are tokenised by :func:`seqtag.data.text.document_tokens` and cut
-    at ``max_length`` tokens. ``positive`` names the label whose F1 is reported.
+    at ``max_length`` tokens; ``pad_to_max_length`` pads every batch to that
+    width (for encoders that read the padding, ``pack=False``). ``positive``
+    names the label whose F1 is reported.
     """
 
     task = "document"
@@ -126,6 +128,7 @@ class ClassificationDataModule(L.LightningDataModule):
         eval_batch_size: int = 128, num_workers: int = 0, max_documents: int | None = None,
         cache_dir: str | None = None, seed: int = 0, positive: str | None = None,
         char_features: bool = False, max_word_length: int = 20, metric: str = "acc",
+        pad_to_max_length: bool = False,
     ) -> None:
         super().__init__()
         if metric != "acc":
@@ -146,6 +149,9 @@ class ClassificationDataModule(L.LightningDataModule):
         self.seed = seed
         self.positive = positive
         self.char_features = char_features
+        if pad_to_max_length and not max_length:
+            raise ValueError("pad_to_max_length needs max_length")
+        self.pad_to_max_length = pad_to_max_length
         self.max_word_length = max_word_length
         self.vocabs: Vocabularies | None = None
         self.splits: dict[str, list[dict[str, np.ndarray]]] = {}
@@ -209,7 +215,8 @@ class ClassificationDataModule(L.LightningDataModule):
                                      self.batch_size if train else self.eval_batch_size,
                                      shuffle=train, seed=self.seed)
         columns = ("words", "case", "label") + (("chars",) if self.char_features else ())
-        return DataLoader(examples, batch_sampler=sampler, collate_fn=TaggingCollator(columns),
+        width = self.text_options["max_length"] if self.pad_to_max_length else None
+        return DataLoader(examples, batch_sampler=sampler, collate_fn=TaggingCollator(columns, width),
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:

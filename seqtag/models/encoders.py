@@ -16,12 +16,15 @@ class RNNEncoder(nn.Module):
     ``dropout`` applies between layers (as ``nn.LSTM`` does) and to the output.
     ``merge`` combines the two directions of a bidirectional encoder as Keras'
     ``Bidirectional(merge_mode=...)`` does: ``concat`` (2H wide), ``sum``, ``mul``
-    or ``ave`` (H wide).
+    or ``ave`` (H wide). ``pack=False`` runs the recurrence over the padding too
+    (zero vectors), as a Keras layer without masking does, so the states after a
+    document's end carry its final state forward; the final state is then the
+    one after the last (padded) position.
     """
 
     def __init__(
         self, input_size: int, cell: str = "lstm", hidden_size: int = 200, num_layers: int = 1,
-        bidirectional: bool = True, dropout: float = 0.0, merge: str = "concat",
+        bidirectional: bool = True, dropout: float = 0.0, merge: str = "concat", pack: bool = True,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -35,6 +38,7 @@ class RNNEncoder(nn.Module):
         self.cell = cell
         self.bidirectional = bidirectional
         self.merge = merge
+        self.pack = pack
         self.dropout = nn.Dropout(dropout)
         self.output_dim = hidden_size * (2 if bidirectional and merge == "concat" else 1)
 
@@ -53,9 +57,12 @@ class RNNEncoder(nn.Module):
         """Outputs (B, T, output_dim); with ``return_final`` also the last layer's final
         state (B, output_dim): the forward direction after the last real token, the
         backward direction after the first."""
-        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        output, state = self.rnn(packed)
-        output, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))
+        if self.pack:
+            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            output, state = self.rnn(packed)
+            output, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))
+        else:
+            output, state = self.rnn(inputs)
         if self.bidirectional:
             output = self._merge(*output.chunk(2, dim=-1))
         output = self.dropout(output)
