@@ -105,12 +105,13 @@ def test_pooling_ignores_padding(pooling: str):
         assert torch.allclose(head.pool(features, mask, final)[0], features[0, :2].mean(0))
 
 
-def test_flatten_lays_states_end_to_end_with_zeros_for_padding():
+def test_flatten_lays_states_end_to_end_and_pads_to_max_length():
     head = SequencePoolingHead(3, LABELS, pooling="flatten", max_length=5)
     features, mask = _states([2, 4])
     pooled = head.pool(features, mask, torch.zeros(2, 3))
     assert pooled.shape == (2, 15)
-    assert torch.equal(pooled[0, :6], features[0, :2].flatten()) and not pooled[0, 6:].any()
+    # the encoder's states are kept as they are (a packed encoder's are zeros past the end)
+    assert torch.equal(pooled[0, :12], features[0].flatten()) and not pooled[0, 12:].any()
     with pytest.raises(ValueError, match="max_length"):
         SequencePoolingHead(3, LABELS, pooling="flatten")
 

@@ -16,8 +16,9 @@ class SequencePoolingHead(nn.Module):
 
     ``pooling``: ``last`` (final states of both directions), ``mean`` / ``max``
     over real tokens, ``attention`` (a learned query scores each token), or
-    ``flatten``: the states of all ``max_length`` positions (padding as zeros)
-    laid end to end, as a Keras ``Flatten`` over a fixed-length sequence does.
+    ``flatten``: the states of all ``max_length`` positions laid end to end, as a
+    Keras ``Flatten`` over a fixed-length sequence does (positions past the batch's
+    width are zeros).
     """
 
     def __init__(
@@ -49,7 +50,8 @@ class SequencePoolingHead(nn.Module):
         if self.pooling == "attention":
             scores = self.attention(features).squeeze(-1).masked_fill(~mask, float("-inf"))
             return (features * scores.softmax(-1).unsqueeze(-1)).sum(1)
-        features = features * weights  # flatten: padded positions are zeros
+        # flatten: a packed encoder leaves zeros after a document's end; one that
+        # read the padding (pack=False) leaves its states there, as Keras does
         padded = F.pad(features[:, : self.max_length], (0, 0, 0, self.max_length - min(features.size(1),
                                                                                      self.max_length)))
         return padded.flatten(1)
