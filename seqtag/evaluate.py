@@ -24,6 +24,7 @@ import hydra
 from omegaconf import OmegaConf
 from seqeval.metrics import classification_report
 
+from seqtag.cli import add_runtime_options, run
 from seqtag.data import conll
 from seqtag.data.classification import read_labelled
 from seqtag.data.errors import SeqtagDataError
@@ -246,18 +247,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where the corpora are now, if not where training found them")
     p.add_argument("--output-dir", help="default: eval/ in the run directory")
     p.add_argument("--predictions", help="also write `token gold predicted` lines (conlleval input)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_runtime_options(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    try:
-        evaluate(args)
-    except SeqtagDataError as err:
-        raise SystemExit(f"seqtag-eval: {err}") from None
+    run("seqtag-eval", evaluate, parser().parse_args(argv))
 
 
 if __name__ == "__main__":

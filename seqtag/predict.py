@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from seqtag.cli import add_runtime_options, run
 from seqtag.data.errors import SeqtagDataError
 from seqtag.predictor import Prediction, Predictor
 from seqtag.tokenize import tokenize
@@ -145,20 +146,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenized", action="store_true", help="input is one token per line")
     p.add_argument("--format", choices=("conll", "jsonl"), default="conll")
     p.add_argument("--output", help="default: standard output")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_runtime_options(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    try:
-        predict(args)
-    except SeqtagDataError as err:
-        raise SystemExit(f"seqtag-predict: {err}") from None
-    except BrokenPipeError:  # e.g. piped into head
-        sys.stderr.close()
+    run("seqtag-predict", predict, parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -146,3 +146,19 @@ def batch_size(batch: dict[str, torch.Tensor]) -> int:
 
 def num_tokens(batch: dict[str, torch.Tensor]) -> int:
     return int(batch["lengths"].sum())
+
+
+class SplitLoaders:
+    """The three Lightning loader hooks of a data module that has ``_loader(split, train)``."""
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)

@@ -14,7 +14,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from seqtag.data.batching import BucketBatchSampler, TaggingCollator
+from seqtag.data.batching import BucketBatchSampler, SplitLoaders, TaggingCollator
 from seqtag.data.datamodule import Vocabularies
 from seqtag.data.errors import CorpusFormatError, DataNotFoundError
 from seqtag.data.text import document_tokens
@@ -107,7 +107,7 @@ class LabelledTextCorpus:
         return datasets.DatasetDict(splits)
 
 
-class ClassificationDataModule(L.LightningDataModule):
+class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     """Documents -> tokens -> padded batches with one ``label`` each.
 
     Without a validation file, ``val_fraction`` of the training documents (a split
@@ -218,12 +218,3 @@ class ClassificationDataModule(L.LightningDataModule):
         width = self.text_options["max_length"] if self.pad_to_max_length else None
         return DataLoader(examples, batch_sampler=sampler, collate_fn=TaggingCollator(columns, width),
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)

@@ -11,7 +11,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from seqtag.data.batching import BucketBatchSampler, TaggingCollator, pad_chars
+from seqtag.data.batching import BucketBatchSampler, SplitLoaders, TaggingCollator, pad_chars
 from seqtag.data.casing import casing
 from seqtag.data.corpus import Corpus
 from seqtag.data.documents import join_sentences, sentence_starts
@@ -74,7 +74,7 @@ class Vocabularies:
         )
 
 
-class TaggingDataModule(L.LightningDataModule):
+class TaggingDataModule(SplitLoaders, L.LightningDataModule):
     """Loads a corpus, converts its tags to the training scheme and numericalises it.
 
     ``metric`` names the task: ``f1`` (entity spans scored with seqeval, tags in
@@ -214,12 +214,3 @@ class TaggingDataModule(L.LightningDataModule):
             examples, batch_sampler=sampler, collate_fn=TaggingCollator(COLUMNS),
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
         )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
