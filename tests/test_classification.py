@@ -177,3 +177,17 @@ def test_unpacked_encoder_reads_the_padding_like_keras_without_masking():
     packed.load_state_dict(encoder.state_dict())
     packed_out, packed_final = packed(inputs, torch.tensor([2]), return_final=True)
     assert not packed_out[0, 2:].any() and torch.allclose(packed_final[0], packed_out[0, 1])
+
+
+def test_keras_initialisation_of_recurrent_weights():
+    encoder = RNNEncoder(4, cell="lstm", hidden_size=3, bidirectional=True, init="keras")
+    for name, param in encoder.rnn.named_parameters():
+        if name.startswith("weight_hh"):
+            for gate in param.data.split(3):  # each gate's recurrent matrix is orthogonal
+                assert torch.allclose(gate @ gate.T, torch.eye(3), atol=1e-5)
+        elif name.startswith("bias_ih"):
+            assert param.data.tolist() == [0.0] * 3 + [1.0] * 3 + [0.0] * 6  # input, forget, cell, output
+        elif name.startswith("bias_hh"):
+            assert not param.data.any()
+    with pytest.raises(ValueError, match="init must be"):
+        RNNEncoder(4, init="glorot")

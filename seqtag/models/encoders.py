@@ -19,12 +19,16 @@ class RNNEncoder(nn.Module):
     or ``ave`` (H wide). ``pack=False`` runs the recurrence over the padding too
     (zero vectors), as a Keras layer without masking does, so the states after a
     document's end carry its final state forward; the final state is then the
-    one after the last (padded) position.
+    one after the last (padded) position. ``init="keras"`` initialises as Keras'
+    recurrent layers do (Glorot-uniform input weights, orthogonal recurrent weights
+    per gate, zero biases, LSTM forget-gate bias 1) instead of PyTorch's uniform
+    +-1/sqrt(hidden).
     """
 
     def __init__(
         self, input_size: int, cell: str = "lstm", hidden_size: int = 200, num_layers: int = 1,
         bidirectional: bool = True, dropout: float = 0.0, merge: str = "concat", pack: bool = True,
+        init: str = "torch",
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -39,8 +43,26 @@ class RNNEncoder(nn.Module):
         self.bidirectional = bidirectional
         self.merge = merge
         self.pack = pack
+        if init not in ("torch", "keras"):
+            raise ValueError(f"init must be 'torch' or 'keras', got {init!r}")
+        if init == "keras":
+            self._keras_init(hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.output_dim = hidden_size * (2 if bidirectional and merge == "concat" else 1)
+
+    def _keras_init(self, hidden: int) -> None:
+        for name, param in self.rnn.named_parameters():
+            if name.startswith("weight_ih"):
+                for gate in param.data.split(hidden):
+                    nn.init.xavier_uniform_(gate)
+            elif name.startswith("weight_hh"):
+                for gate in param.data.split(hidden):
+                    nn.init.orthogonal_(gate)
+            else:
+                nn.init.zeros_(param.data)
+                # PyTorch adds two bias vectors; Keras' one forget bias of 1 goes in one of them
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    param.data[hidden : 2 * hidden] = 1.0
 
     def _merge(self, forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
         if self.merge == "concat":
