@@ -131,7 +131,3 @@ def build(record: dict[str, Any]) -> SeqtagModule:
     model.context_tokens = int(record.get("context_tokens", 0))
     model.text_options = dict(record.get("text_options") or {})
     return model.eval()
-
-
-def load_model(path: str | Path) -> SeqtagModule:
-    return build(read(path))
