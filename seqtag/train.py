@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqtag import saved_model
 from seqtag.data.errors import SeqtagDataError
+from seqtag.warm_start import warm_start
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -75,6 +76,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model.run_config = _run_config(cfg)
     model.context_tokens = getattr(datamodule, "context_tokens", 0)
     model.text_options = dict(getattr(datamodule, "text_options", {}))
+    if cfg.get("init_from") and resume_from is None:
+        warm_start(model, cfg.init_from)
     trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")),
         logger=_instantiate_all(cfg.get("logger")) or False,

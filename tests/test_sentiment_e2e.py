@@ -64,3 +64,16 @@ def test_eval_scores_a_classifier_like_its_test_run(sst2_run: Path, data_dir: Pa
                  "--output-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     assert "gold labels the model does not know (scored as errors): neutral (1)" in result.stdout.decode()
+
+
+def test_a_run_can_start_from_another_tasks_model(sst2_run: Path, data_dir: Path, hf_cache: Path,
+                                                  tmp_path: Path):
+    # SST-2 labels are "0"/"1", IMDB's "neg"/"pos": words and encoder carry over, the head does not
+    out = tmp_path / "imdb"
+    result = run_train("data=imdb", "model=classifier", "data.max_documents=200", "trainer.max_epochs=1",
+                       "model.encoder.hidden_size=32", f"init_from={sst2_run}", f"hydra.run.dir={out}",
+                       data_dir=data_dir, cache=hf_cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in (out / "train.log").read_text().splitlines() if "warm start from" in line)
+    assert "model.pt" in line and "head.proj.weight" in line and " 0 tensors" not in line
+    assert json.loads((out / "metrics.json").read_text())["test/acc"] > 0
