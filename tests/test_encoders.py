@@ -1,0 +1,51 @@
+"""The CPU path of RNNEncoder (each direction over the padded batch, the backward one on
+sequences reversed within their lengths) must give exactly what a packed sequence gives."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqtag.models.encoders import RNNEncoder
+
+
+def _packed(encoder: RNNEncoder, inputs: torch.Tensor, lengths: torch.Tensor):
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    output, state = encoder.rnn(packed)
+    output, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))
+    hidden = state[0] if encoder.cell == "lstm" else state
+    return output, hidden
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_reversal_path_equals_packing(cell: str, bidirectional: bool, layers: int):
+    torch.manual_seed(0)
+    encoder = RNNEncoder(5, cell=cell, hidden_size=4, num_layers=layers, bidirectional=bidirectional)
+    encoder.eval()
+    lengths = torch.tensor([6, 2, 4, 1, 6])
+    inputs = torch.randn(5, 6, 5, requires_grad=True)
+
+    output, final = encoder(inputs, lengths, return_final=True)
+    expected, hidden = _packed(encoder, inputs, lengths)
+    torch.testing.assert_close(output, expected, atol=1e-6, rtol=1e-5)
+    direction_count = 2 if bidirectional else 1
+    torch.testing.assert_close(final, torch.cat(list(hidden[-direction_count:]), dim=-1), atol=1e-6, rtol=1e-5)
+
+    # the same gradients reach the inputs and every weight
+    weights = list(encoder.rnn.parameters())
+    grads = torch.autograd.grad((output * torch.arange(output.numel()).view_as(output).sin()).sum(),
+                                [inputs, *weights])
+    expected_grads = torch.autograd.grad(
+        (expected * torch.arange(expected.numel()).view_as(expected).sin()).sum(), [inputs, *weights])
+    for got, want in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_padding_positions_are_zero_and_twins_hold_no_weights_of_their_own():
+    encoder = RNNEncoder(3, hidden_size=4, num_layers=2)
+    output = encoder(torch.randn(2, 5, 3), torch.tensor([5, 2]))
+    assert torch.count_nonzero(output[1, 2:]) == 0
+    assert all(name.startswith("rnn.") for name in encoder.state_dict())
