@@ -31,8 +31,8 @@ def test_reversal_path_equals_packing(cell: str, bidirectional: bool, layers: in
     output, final = encoder(inputs, lengths, return_final=True)
     expected, hidden = _packed(encoder, inputs, lengths)
     torch.testing.assert_close(output, expected, atol=1e-6, rtol=1e-5)
-    direction_count = 2 if bidirectional else 1
-    torch.testing.assert_close(final, torch.cat(list(hidden[-direction_count:]), dim=-1), atol=1e-6, rtol=1e-5)
+    last_layer = torch.cat(list(hidden[-(2 if bidirectional else 1):]), dim=-1)
+    torch.testing.assert_close(final, last_layer, atol=1e-6, rtol=1e-5)
 
     # the same gradients reach the inputs and every weight
     weights = list(encoder.rnn.parameters())
