@@ -1,5 +1,6 @@
-"""Recurrent encoders that keep padding out of the recurrence: packed sequences on GPU
-(cuDNN kernels through ``nn.LSTM``), reversal within each sequence's length on CPU."""
+"""Recurrent encoders that keep padding out of the recurrence: packed sequences (cuDNN
+kernels on GPU through ``nn.LSTM``), or, when training on CPU, reversal within each
+sequence's length."""
 
 from __future__ import annotations
 
