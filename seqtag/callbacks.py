@@ -1,4 +1,4 @@
-"""Callbacks that write what a run should leave behind: speed figures and score reports."""
+"""Callbacks: speed figures and score reports a run leaves behind, and weight averaging."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import EMAWeightAveraging
 from lightning.pytorch.utilities import rank_zero_only
 
 
@@ -80,3 +81,24 @@ class ScoreReports(L.Callback):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._write(pl_module, "test")
+
+
+class EMA(EMAWeightAveraging):
+    """An exponential moving average of the weights, validated, checkpointed and tested.
+
+    Lightning's callback validates and checkpoints the average during fit. It
+    keeps its average after fit, though, and the test run that loads the best
+    checkpoint would then take the raw weights saved beside the average. Ending
+    the average with fit makes every later run load the checkpoint's
+    ``state_dict``, which is the average.
+    """
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            self._average_model = None
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if self._average_model is not None:  # resuming fit: restore the average and the raw weights
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)

@@ -139,8 +139,11 @@ class Predictor:
         if self.task != "document":
             raise ValueError("this model tags tokens; use predict() or tag()")
         texts = [x if isinstance(x, str) else None for x in inputs]
-        options = self.model.text_options
-        documents = [document_tokens(x, **options) if isinstance(x, str) else list(x) for x in inputs]
+        options = {k: v for k, v in self.model.text_options.items() if k != "known_words_only"}
+        # a model trained on known words only saw no others: its vocabulary is the filter
+        keep = self.vocabs.words.__contains__ if self.model.text_options.get("known_words_only") else None
+        documents = [document_tokens(x, **options, keep=keep) if isinstance(x, str) else list(x)
+                     for x in inputs]
         max_length = options.get("max_length")
         examples = []
         for tokens in documents:

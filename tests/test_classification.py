@@ -13,6 +13,7 @@ from seqtag.data.classification import ClassificationDataModule, LabelledTextCor
 from seqtag.data.datamodule import Vocabularies
 from seqtag.data.errors import CorpusFormatError
 from seqtag.data.text import document_tokens
+from seqtag.data.vectors import VectorsFile
 from seqtag.data.vocab import Vocab
 from seqtag.metrics import ClassificationScores
 from seqtag.models.encoders import RNNEncoder
@@ -55,6 +56,7 @@ def test_tsv_sentences_and_document_tokens():
         "i", "did", "n't", "like", "it", ".", "it", "'s", "7", "/", "10", ",", "meh", "!"]
     assert document_tokens("Keep <br/>Case", lowercase=False, max_length=2) == ["Keep", "Case"]
     assert document_tokens("a <br /> b", strip_html=False)[:3] == ["a", "<", "br"]
+    assert document_tokens("a x b x c", max_length=2, keep=lambda t: t != "x") == ["a", "b"]
 
 
 def test_datamodule_carves_a_fixed_validation_split(tmp_path: Path):
@@ -75,6 +77,27 @@ def test_datamodule_carves_a_fixed_validation_split(tmp_path: Path):
     batch = next(iter(dm.train_dataloader()))
     assert batch["label"].shape == (4,) and batch["words"].shape[0] == 4
     assert dm.vocabs.tags.itos == ["neg", "pos"] and dm.vocabs.task == "document"
+
+
+def test_known_words_only_drops_words_without_a_vector_before_the_cut(tmp_path: Path):
+    rows = ["zorbly good film zorbly fine,pos", "qwix bad film,neg", "good,pos", "bad,neg"] * 2
+    (tmp_path / "train.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    (tmp_path / "test.csv").write_text("text,label\nblorp good,pos\n")
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("".join(f"{w} 0.1 0.2\n" for w in ("good", "bad", "film", "fine")))
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
+    dm = ClassificationDataModule(corpus, val_fraction=0.25, max_length=3, known_words_only=True,
+                                  vectors=VectorsFile(str(vectors)), cache_dir=str(tmp_path / "cache"))
+    dm.setup()
+    words = dm.vocabs.words
+    documents = {tuple(words.itos[i] for i in ex["words"]) for split in ("train", "validation")
+                 for ex in dm.splits[split]}
+    # the cut counts known words only: "fine" is the 3rd known word of a 5-token review
+    assert documents == {("good", "film", "fine"), ("bad", "film"), ("good",), ("bad",)}
+    assert [words.itos[i] for i in dm.splits["test"][0]["words"]] == ["good"]
+    assert "zorbly" not in words and "qwix" not in words
+    with pytest.raises(ValueError, match="known_words_only needs pretrained vectors"):
+        ClassificationDataModule(corpus, known_words_only=True)
 
 
 def test_test_labels_unseen_in_training_are_an_error(tmp_path: Path):
@@ -191,3 +214,23 @@ def test_keras_initialisation_of_recurrent_weights():
             assert not param.data.any()
     with pytest.raises(ValueError, match="init must be"):
         RNNEncoder(4, init="glorot")
+
+
+def test_a_known_words_model_reads_raw_text_as_in_training():
+    from functools import partial
+
+    from seqtag.models.classifier import SequenceClassifier
+    from seqtag.models.embeddings import WordEmbedding
+    from seqtag.predictor import Predictor
+
+    words = Vocab(["<pad>", "<unk>", "good", "film"], unk="<unk>")
+    vocabs = Vocabularies(words, Vocab(["neg", "pos"]), "none", "document")
+    model = SequenceClassifier(vocabs, partial(WordEmbedding, dim=4),
+                               partial(RNNEncoder, hidden_size=3), partial(SequencePoolingHead),
+                               partial(torch.optim.Adam))
+    model.text_options = {"lowercase": True, "strip_html": True, "max_length": 2, "known_words_only": True}
+    [result] = Predictor(model).classify(["A zorbly GOOD<br />film, good"])
+    assert result.tokens == ["good", "film"]
+    model.text_options["known_words_only"] = False
+    [result] = Predictor(model).classify(["A zorbly GOOD<br />film, good"])
+    assert result.tokens == ["a", "zorbly"]

@@ -114,8 +114,11 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     fixed by ``split_seed``, whatever the run's seed) become the validation set.
     Documents are tokenised by :func:`seqtag.data.text.document_tokens` and cut
     at ``max_length`` tokens; ``pad_to_max_length`` pads every batch to that
-    width (for encoders that read the padding, ``pack=False``). ``positive``
-    names the label whose F1 is reported.
+    width (for encoders that read the padding, ``pack=False``).
+    ``known_words_only`` drops the tokens that have no pretrained vector before
+    the cut, as the vectorisers of frozen-embedding models do (the book's IMDB
+    models): the words kept are those the vectors know, and ``max_length`` counts
+    only them. ``positive`` names the label whose F1 is reported.
     """
 
     task = "document"
@@ -128,7 +131,7 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         eval_batch_size: int = 128, num_workers: int = 0, max_documents: int | None = None,
         cache_dir: str | None = None, seed: int = 0, positive: str | None = None,
         char_features: bool = False, max_word_length: int = 20, metric: str = "acc",
-        pad_to_max_length: bool = False,
+        pad_to_max_length: bool = False, known_words_only: bool = False,
     ) -> None:
         super().__init__()
         if metric != "acc":
@@ -136,7 +139,10 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         if not 0 < val_fraction < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
         self.corpus = corpus
-        self.text_options = {"lowercase": lowercase, "strip_html": strip_html, "max_length": max_length}
+        if known_words_only and vectors is None:
+            raise ValueError("known_words_only needs pretrained vectors (data.vectors) to tell known words")
+        self.text_options = {"lowercase": lowercase, "strip_html": strip_html, "max_length": max_length,
+                             "known_words_only": known_words_only}
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         self.min_freq = min_freq
@@ -166,9 +172,11 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
             raw = datasets.DatasetDict(
                 {k: v.shuffle(seed=self.split_seed).select(range(min(self.max_documents, len(v))))
                  for k, v in raw.items()})
-        options = self.text_options
+        options = {k: v for k, v in self.text_options.items() if k != "known_words_only"}
+        vectors = self.vectors if self.text_options["known_words_only"] else None
+        keep = vectors.__contains__ if vectors is not None else None
         return raw.map(
-            lambda batch: {"tokens": [document_tokens(t, **options) for t in batch["text"]]},
+            lambda batch: {"tokens": [document_tokens(t, **options, keep=keep) for t in batch["text"]]},
             batched=True, desc="tokenising",
         )
 
