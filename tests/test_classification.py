@@ -100,6 +100,31 @@ def test_known_words_only_drops_words_without_a_vector_before_the_cut(tmp_path: 
         ClassificationDataModule(corpus, known_words_only=True)
 
 
+def test_validation_by_sentence_keeps_their_phrases_out_of_training(tmp_path: Path):
+    rows = []
+    for n in range(10):  # 20 sentences, each with its own phrases and two shared ones
+        rows += [f"a fine , warm film w{n}\t1", f"warm film w{n}\t1", f"film w{n}\t1", "warm\t1",
+                 f"a dull , cold film c{n}\t0", f"cold film c{n}\t0", "dull\t0"]
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n")
+    (tmp_path / "dev.tsv").write_text("sentence\tlabel\nwarm\t1\ncold\t0\n")
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.tsv", "test": "dev.tsv"},
+                                text_column="sentence", delimiter="\t")
+    dm = ClassificationDataModule(corpus, val_fraction=0.25, val_split="sentences",
+                                  cache_dir=str(tmp_path / "cache"))
+    splits = dm.documents()
+    held = splits["validation"]["text"]
+    assert len(held) == 5 and all(t.startswith(("a fine", "a dull")) for t in held)
+    tails = {t.split()[-1] for t in held}
+    shared = {"warm", "dull"} & {w for t in held for w in t.split()}
+    # the held-out sentences' phrases, shared ones too, leave training; all else stays
+    expected = [r.split("\t")[0] for r in rows if r.split("\t")[0].split()[-1] not in tails | shared]
+    assert splits["train"]["text"] == expected
+    dm.setup()
+    assert len(dm.splits["validation"]) == 5 and len(dm.splits["train"]) == len(expected)
+    with pytest.raises(ValueError, match="val_split must be 'random' or 'sentences'"):
+        ClassificationDataModule(corpus, val_split="phrases")
+
+
 def test_test_labels_unseen_in_training_are_an_error(tmp_path: Path):
     (tmp_path / "train.csv").write_text("text,label\n" + "a,pos\nb,neg\n" * 5)
     (tmp_path / "test.csv").write_text("text,label\nc,neutral\n")
@@ -126,6 +151,22 @@ def test_pooling_ignores_padding(pooling: str):
     assert torch.allclose(head.pool(features, mask, final), head.pool(garbage, mask, final))
     if pooling == "mean":
         assert torch.allclose(head.pool(features, mask, final)[0], features[0, :2].mean(0))
+
+
+def test_joined_poolings_are_concatenated_in_order():
+    head = SequencePoolingHead(3, LABELS, pooling="max+mean+last")
+    features, mask = _states([2, 4])
+    final = torch.randn(2, 3)
+    pooled = head.pool(features, mask, final)
+    assert pooled.shape == (2, 9) and head.proj.in_features == 9
+    alone = SequencePoolingHead(3, LABELS, pooling="max")
+    assert torch.equal(pooled[:, :3], alone.pool(features, mask, final))
+    assert torch.allclose(pooled[0, 3:6], features[0, :2].mean(0))
+    assert torch.equal(pooled[:, 6:], final)
+    assert head(features, mask, final).shape == (2, 2)
+    for bad in ("max+median", "max+max"):
+        with pytest.raises(ValueError, match="several joined by"):
+            SequencePoolingHead(3, LABELS, pooling=bad)
 
 
 def test_flatten_lays_states_end_to_end_and_pads_to_max_length():

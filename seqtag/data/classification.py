@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from seqtag.data.batching import BucketBatchSampler, SplitLoaders, TaggingCollator
 from seqtag.data.datamodule import Vocabularies
 from seqtag.data.errors import CorpusFormatError, DataNotFoundError
+from seqtag.data.phrases import split_by_sentence
 from seqtag.data.text import document_tokens
 from seqtag.data.vectors import PretrainedVectors
 from seqtag.data.vocab import Vocab
@@ -112,6 +113,9 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
 
     Without a validation file, ``val_fraction`` of the training documents (a split
     fixed by ``split_seed``, whatever the run's seed) become the validation set.
+    ``val_split=sentences`` carves it from treebank phrase data (SST-2) by sentence
+    instead: whole sentences are held out and their phrases left out of training
+    (:mod:`seqtag.data.phrases`).
     Documents are tokenised by :func:`seqtag.data.text.document_tokens` and cut
     at ``max_length`` tokens; ``pad_to_max_length`` pads every batch to that
     width (for encoders that read the padding, ``pack=False``).
@@ -131,13 +135,16 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
         eval_batch_size: int = 128, num_workers: int = 0, max_documents: int | None = None,
         cache_dir: str | None = None, seed: int = 0, positive: str | None = None,
         char_features: bool = False, max_word_length: int = 20, metric: str = "acc",
-        pad_to_max_length: bool = False, known_words_only: bool = False,
+        pad_to_max_length: bool = False, known_words_only: bool = False, val_split: str = "random",
     ) -> None:
         super().__init__()
         if metric != "acc":
             raise ValueError(f"document classification is scored by accuracy (metric=acc), not {metric!r}")
         if not 0 < val_fraction < 1:
             raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        if val_split not in ("random", "sentences"):
+            raise ValueError(f"val_split must be 'random' or 'sentences', got {val_split!r}")
+        self.val_split = val_split
         self.corpus = corpus
         if known_words_only and vectors is None:
             raise ValueError("known_words_only needs pretrained vectors (data.vectors) to tell known words")
@@ -165,7 +172,13 @@ class ClassificationDataModule(SplitLoaders, L.LightningDataModule):
     def documents(self) -> datasets.DatasetDict:
         """Every split (validation carved from train if need be), with a ``tokens`` column."""
         raw = self.corpus.load(self.cache_dir)
-        if "validation" not in raw:
+        if "validation" not in raw and self.val_split == "sentences":
+            train, held = split_by_sentence(raw["train"]["text"], self.val_fraction, self.split_seed)
+            log.info("validation: %d sentences held out; %d of %d training rows are not part of them",
+                     len(held), len(train), len(raw["train"]))
+            raw = datasets.DatasetDict({**raw, "train": raw["train"].select(train),
+                                        "validation": raw["train"].select(held)})
+        elif "validation" not in raw:
             parts = raw["train"].train_test_split(test_size=self.val_fraction, seed=self.split_seed)
             raw = datasets.DatasetDict({**raw, "train": parts["train"], "validation": parts["test"]})
         if self.max_documents is not None:

@@ -18,7 +18,8 @@ class SequencePoolingHead(nn.Module):
     over real tokens, ``attention`` (a learned query scores each token), or
     ``flatten``: the states of all ``max_length`` positions laid end to end, as a
     Keras ``Flatten`` over a fixed-length sequence does (positions past the batch's
-    width are zeros).
+    width are zeros). Several joined by ``+`` (``attention+max``) are concatenated,
+    as ULMFiT's concat pooling: each sees what the others average away.
     """
 
     def __init__(
@@ -26,28 +27,34 @@ class SequencePoolingHead(nn.Module):
         max_length: int | None = None,
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if pooling == "flatten" and not max_length:
+        self.poolings = pooling.split("+")
+        if any(p not in POOLINGS for p in self.poolings) or len(set(self.poolings)) < len(self.poolings):
+            raise ValueError(f"pooling must be one of {POOLINGS}, or several joined by '+', got {pooling!r}")
+        if "flatten" in self.poolings and not max_length:
             raise ValueError("pooling=flatten needs max_length (the documents' fixed length)")
         self.pooling = pooling
         self.max_length = max_length
         self.dropout = nn.Dropout(dropout)
-        if pooling == "attention":
+        if "attention" in self.poolings:
             self.attention = nn.Sequential(nn.Linear(input_size, input_size), nn.Tanh(),
                                            nn.Linear(input_size, 1, bias=False))
-        width = input_size * max_length if pooling == "flatten" else input_size
+        width = sum(input_size * max_length if p == "flatten" else input_size for p in self.poolings)
         self.proj = nn.Linear(width, len(vocabs.tags))
 
     def pool(self, features: torch.Tensor, mask: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
-        if self.pooling == "last":
+        pooled = [self._pool(p, features, mask, final) for p in self.poolings]
+        return pooled[0] if len(pooled) == 1 else torch.cat(pooled, -1)
+
+    def _pool(self, pooling: str, features: torch.Tensor, mask: torch.Tensor, final: torch.Tensor,
+              ) -> torch.Tensor:
+        if pooling == "last":
             return final
         weights = mask.unsqueeze(-1).to(features.dtype)
-        if self.pooling == "mean":
+        if pooling == "mean":
             return (features * weights).sum(1) / weights.sum(1).clamp(min=1)
-        if self.pooling == "max":
+        if pooling == "max":
             return features.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
-        if self.pooling == "attention":
+        if pooling == "attention":
             scores = self.attention(features).squeeze(-1).masked_fill(~mask, float("-inf"))
             return (features * scores.softmax(-1).unsqueeze(-1)).sum(1)
         # flatten: a packed encoder leaves zeros after a document's end; one that
