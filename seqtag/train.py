@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from seqtag import saved_model
-from seqtag.data.errors import SeqtagDataError
+from seqtag.data.errors import ModelLoadError, SeqtagDataError
 from seqtag.warm_start import warm_start
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     log.info("seed %d", cfg.seed)
     resume_from = _resume_path(cfg)
+    if cfg.get("init_from") and resume_from is None:
+        try:  # before the data is read, which can take minutes
+            saved_model.find(cfg.init_from)
+        except ModelLoadError as err:
+            raise ModelLoadError(f"init_from={cfg.init_from}: {err}") from None
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")
     # a partial, then the call: kwargs given to instantiate would be turned into config nodes

@@ -211,6 +211,16 @@ def test_resume_from_a_missing_checkpoint_is_a_clear_error(hf_cache: Path, tmp_p
     assert "nowhere.ckpt: no such checkpoint file" in result.stderr
 
 
+def test_init_from_a_missing_model_fails_before_reading_the_data(hf_cache: Path, tmp_path: Path):
+    # no corpus at all: the missing model must be the error reported, not the data
+    result = run_train(f"init_from={tmp_path / 'sst2_bilstm'}", f"hydra.run.dir={tmp_path / 'run'}",
+                       data_dir=tmp_path / "no-data", cache=hf_cache)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"init_from={tmp_path / 'sst2_bilstm'}: " in result.stderr
+    assert "no such file or directory" in result.stderr and "corpus files not found" not in result.stderr
+
+
 def _tiny_conll2003(root: Path) -> Path:
     corpus = root / "conll2003"
     corpus.mkdir(parents=True)
