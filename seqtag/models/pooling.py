@@ -32,7 +32,6 @@ class SequencePoolingHead(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, or several joined by '+', got {pooling!r}")
         if "flatten" in self.poolings and not max_length:
             raise ValueError("pooling=flatten needs max_length (the documents' fixed length)")
-        self.pooling = pooling
         self.max_length = max_length
         self.dropout = nn.Dropout(dropout)
         if "attention" in self.poolings:
