@@ -25,9 +25,17 @@ class SequenceTagger(SeqtagModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
         scheduler_interval: str = "epoch",
+        lm: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__(vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval)
         self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
+        self.lm = None
+        if lm is not None:
+            bidirectional = bool(getattr(self.encoder, "bidirectional", False))
+            if bidirectional and getattr(self.encoder, "merge", "concat") != "concat":
+                raise ValueError("model/lm needs each direction's states apart: model.encoder.merge=concat")
+            self.lm = lm(input_size=self.encoder.output_dim, words=vocabs.words.itos,
+                         bidirectional=bidirectional)
         self.metric_name = "f1" if vocabs.task == "entity" else "acc"
         self.val_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
         self.test_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
@@ -40,7 +48,12 @@ class SequenceTagger(SeqtagModule):
         return self.head.decode(self(batch), batch["mask"])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self.head.loss(self(batch), batch["tags"], batch["mask"])
+        features = self(batch)
+        loss = self.head.loss(features, batch["tags"], batch["mask"])
+        if self.lm is not None:
+            lm_loss = self.lm(features, batch["words"], batch["mask"])
+            self.log("train/lm_loss", lm_loss, on_epoch=True, batch_size=batch["lengths"].numel())
+            loss = loss + lm_loss
         # not on the progress bar: showing it would copy the loss to the host every step
         self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=batch["lengths"].numel())
         return loss

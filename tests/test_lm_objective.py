@@ -1,0 +1,57 @@
+"""The language-modelling objective (Rei, 2017): targets, masking, and a tagger trained with it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from seqtag.models.lm_objective import NextWordObjective
+
+WORDS = ["<pad>", "<unk>", "the", "a", "cat", "sat", "mat", "rare"]
+
+
+def _reference(lm: NextWordObjective, features: torch.Tensor, words: torch.Tensor, lengths: list[int]):
+    """Sentence by sentence, word by word: what the objective should sum."""
+    total, tokens = 0.0, 0
+    half = features.size(-1) // 2
+    for b, n in enumerate(lengths):
+        ids = [w if w < lm.vocab_size else lm.unk_index for w in words[b, :n].tolist()]
+        for t in range(n):
+            following = ids[t + 1] if t + 1 < n else 0
+            preceding = ids[t - 1] if t > 0 else 0
+            fwd = lm.next_word(features[b, t, :half])
+            bwd = lm.previous_word(features[b, t, half:])
+            total += F.cross_entropy(fwd[None], torch.tensor([following]))
+            total += F.cross_entropy(bwd[None], torch.tensor([preceding]))
+            tokens += 1
+    return lm.weight * total / tokens
+
+
+def test_loss_matches_a_word_by_word_reference_and_ignores_padding():
+    torch.manual_seed(0)
+    lm = NextWordObjective(input_size=8, words=WORDS, bidirectional=True, weight=0.3, vocab_size=6)
+    words = torch.tensor([[2, 4, 5, 7], [3, 6, 0, 0]])  # "rare" (7) is past vocab_size: <unk>
+    mask = words != 0
+    features = torch.randn(2, 4, 8)
+    expected = _reference(lm, features, words, [4, 2])
+    assert torch.allclose(lm(features, words, mask), expected, atol=1e-6)
+    features[1, 2:] = 100.0  # what the padding holds must not matter
+    assert torch.allclose(lm(features, words, mask), expected, atol=1e-6)
+
+
+def test_next_words_are_predicted_from_the_forward_half_only():
+    lm = NextWordObjective(input_size=8, words=WORDS, bidirectional=True, vocab_size=8)
+    torch.nn.init.zeros_(lm.previous_word[2].weight)  # the previous-word loss is now constant
+    words = torch.tensor([[2, 4, 5]])
+    features = torch.randn(1, 3, 8, requires_grad=True)
+    lm(features, words, words != 0).backward()
+    assert features.grad[..., :4].abs().sum() > 0
+    assert torch.equal(features.grad[..., 4:], torch.zeros(1, 3, 4))
+
+
+def test_unidirectional_encoder_predicts_next_words_only():
+    lm = NextWordObjective(input_size=4, words=WORDS, bidirectional=False)
+    assert lm.previous_word is None
+    words = torch.tensor([[2, 4, 5]])
+    loss = lm(torch.randn(1, 3, 4), words, words != 0)
+    assert loss.ndim == 0 and loss > 0
