@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import pytest
 import torch
 import torch.nn.functional as F
 
+from seqtag.models.embeddings import WordEmbedding
+from seqtag.models.encoders import RNNEncoder
+from seqtag.models.heads import SoftmaxHead
 from seqtag.models.lm_objective import NextWordObjective
+from seqtag.models.tagger import SequenceTagger
+from tests.test_model import BATCH, VOCABS
 
 WORDS = ["<pad>", "<unk>", "the", "a", "cat", "sat", "mat", "rare"]
 
@@ -55,3 +63,36 @@ def test_unidirectional_encoder_predicts_next_words_only():
     words = torch.tensor([[2, 4, 5]])
     loss = lm(torch.randn(1, 3, 4), words, words != 0)
     assert loss.ndim == 0 and loss > 0
+
+
+def _tagger_with_lm(merge: str = "concat"):
+    return SequenceTagger(
+        VOCABS,
+        embedding=partial(WordEmbedding, dim=8),
+        encoder=partial(RNNEncoder, hidden_size=6, merge=merge),
+        head=partial(SoftmaxHead),
+        optimizer=partial(torch.optim.Adam, lr=0.01),
+        lm=partial(NextWordObjective, weight=0.5),
+    )
+
+
+def test_tagger_trains_the_objective_beside_the_tags_and_predicts_without_it():
+    torch.manual_seed(0)
+    model = _tagger_with_lm()
+    assert model.lm.vocab_size == len(model.vocabs.words)
+    with pytest.warns(UserWarning):  # self.log outside a Trainer
+        loss = model.training_step(BATCH, 0)
+    torch.manual_seed(0)
+    twin = _tagger_with_lm()
+    features = twin(BATCH)
+    tags_only = twin.head.loss(features, BATCH["tags"], BATCH["mask"])
+    lm_only = twin.lm(features, BATCH["words"], BATCH["mask"])
+    assert lm_only > 0 and torch.allclose(loss, tags_only + lm_only)
+    loss.backward()
+    assert model.lm.next_word[0].weight.grad is not None
+    assert model.predict_tags(BATCH).shape == BATCH["tags"].shape
+
+
+def test_tagger_refuses_merged_directions():
+    with pytest.raises(ValueError, match="merge=concat"):
+        _tagger_with_lm(merge="sum")
