@@ -45,18 +45,18 @@ class NextWordObjective(nn.Module):
         self.previous_word = predictor() if bidirectional else None
 
     def forward(self, features: torch.Tensor, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The weighted loss, averaged over real tokens; ``features`` (B, T, input_size)
-        with the forward direction first, as a concatenating encoder gives them."""
+        """The weighted loss, summed over each sentence's words and averaged over sentences
+        (the CRF head's normalisation, and Rei's); ``features`` (B, T, input_size) with the
+        forward direction first, as a concatenating encoder gives them."""
         targets = words.masked_fill(words >= self.vocab_size, self.unk_index)
         following = F.pad(targets[:, 1:], (0, 1))  # 0 (the boundary) after the last word
         weights = mask.to(features.dtype)
-        tokens = weights.sum().clamp(min=1.0)
         forward_states = features.chunk(2, dim=-1)[0] if self.bidirectional else features
         loss = self._loss(self.next_word, forward_states, following, weights)
         if self.previous_word is not None:
             preceding = F.pad(targets[:, :-1], (1, 0))  # 0 (the boundary) before the first
             loss = loss + self._loss(self.previous_word, features.chunk(2, dim=-1)[1], preceding, weights)
-        return self.weight * loss / tokens
+        return self.weight * loss / features.size(0)
 
     @staticmethod
     def _loss(predictor: nn.Module, states: torch.Tensor, targets: torch.Tensor,
