@@ -37,10 +37,17 @@ class PretrainedVectors:
         raise NotImplementedError
 
     def _data(self) -> tuple[dict[str, int], np.ndarray]:
-        key = self._key()
-        if key not in _CACHE:
-            _CACHE[key] = self._load()
-        return _CACHE[key]
+        # held by the instance too: _key() may stat a file, and lookup() runs per token
+        loaded = self.__dict__.get("_loaded")
+        if loaded is None:
+            key = self._key()
+            if key not in _CACHE:
+                _CACHE[key] = self._load()
+            loaded = self._loaded = _CACHE[key]
+        return loaded
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_loaded"}
 
     @property
     def dim(self) -> int:
