@@ -33,7 +33,8 @@ def train_vectors(cfg: DictConfig) -> Path:
     try:
         from gensim.models import Word2Vec
     except ImportError:
-        raise SeqtagDataError("seqtag-vectors needs gensim: pip install 'seqtag[vectors]'") from None
+        raise SeqtagDataError(
+            "seqtag-vectors needs gensim: pip install gensim (or the project's [vectors] extra)") from None
     kind = hydra.utils.get_class(cfg.data._target_)
     if not hasattr(kind, "documents"):
         raise SeqtagDataError(
