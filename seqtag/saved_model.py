@@ -37,6 +37,9 @@ def model_config(cfg: DictConfig, model: SeqtagModule) -> dict:
     if isinstance(embedding, dict) and "vectors" in embedding:
         embedding["vectors"] = None
         embedding["dim"] = int(model.embedding.embedding.embedding_dim)
+    if isinstance(embedding, dict) and embedding.get("extra_vectors") is not None:
+        embedding["extra_vectors"] = None
+        embedding["extra_dim"] = int(model.embedding.extra.embedding_dim)
     return config
 
 

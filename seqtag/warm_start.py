@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # parameters whose rows are indexed by a vocabulary: parameter name -> vocabulary key
 _VOCAB_ROWS = {
     "embedding.embedding.weight": "words",
+    "embedding.extra.weight": "words",
     "embedding.chars.embedding.weight": "chars",
 }
 

@@ -124,3 +124,23 @@ def test_dim_must_match_vectors(tmp_path):
 def test_unknown_cell_is_rejected():
     with pytest.raises(ValueError, match="cell must be one of"):
         RNNEncoder(4, cell="transformer")
+
+
+def test_extra_vectors_add_a_second_pretrained_table(tmp_path):
+    first = tmp_path / "a.txt"
+    first.write_text("paris 1 2 3 4 5 6 7 8\n")
+    second = tmp_path / "b.txt"
+    second.write_text("2 3\nParis 9 9 9\nthe 1 1 1\n")
+    embedding = WordEmbedding(VOCABS, vectors=VectorsFile(str(first)), extra_vectors=VectorsFile(str(second)))
+    assert embedding.output_dim == 11
+    paris, the = WORDS.index("Paris"), WORDS.index("the")
+    assert embedding.extra.weight[paris].tolist() == [9.0, 9.0, 9.0]
+    assert embedding.extra.weight[the].tolist() == [1.0, 1.0, 1.0]
+    assert embedding.extra.weight[0].abs().sum() == 0  # padding
+    out = embedding(BATCH)
+    assert out.shape == (3, 5, 11)
+    assert out[0, 3, 8:].tolist() == [9.0, 9.0, 9.0]  # "Paris" in the first sentence
+    # rebuilt from the saved width alone (a saved model does not need the vectors)
+    assert WordEmbedding(VOCABS, dim=8, extra_dim=3).output_dim == 11
+    with pytest.raises(ValueError, match="extra_dim=4"):
+        WordEmbedding(VOCABS, dim=8, extra_vectors=VectorsFile(str(second)), extra_dim=4)

@@ -28,13 +28,16 @@ class WordEmbedding(nn.Module):
     ``word_dropout`` replaces that share of training tokens by ``<unk>``, so the
     unknown-word vector is trained for the unseen words of test data.
     ``chars`` (a partial of :mod:`seqtag.models.char_encoders`) appends a
-    character-level vector of each word.
+    character-level vector of each word. ``extra_vectors`` appends a second table
+    initialised from another set of vectors (e.g. GloVe beside word2vec trained on
+    the task's own text); ``extra_dim`` is its width when it is rebuilt without them.
     """
 
     def __init__(
         self, vocabs: Vocabularies, dim: int | None = None,
         vectors: PretrainedVectors | None = None, freeze: bool = False, dropout: float = 0.0,
         casing_dim: int = 0, word_dropout: float = 0.0, chars: Callable[..., nn.Module] | None = None,
+        extra_vectors: PretrainedVectors | None = None, extra_dim: int | None = None,
     ) -> None:
         super().__init__()
         if vectors is None and dim is None:
@@ -42,24 +45,16 @@ class WordEmbedding(nn.Module):
         if vectors is not None and dim is not None and dim != vectors.dim:
             raise ValueError(f"dim={dim} but the pretrained vectors have {vectors.dim} dimensions")
         dim = dim or vectors.dim
-        weight = torch.empty(len(vocabs.words), dim)
-        bound = math.sqrt(3.0 / dim)
-        nn.init.uniform_(weight, -bound, bound)
-        self.coverage = 0.0
-        if vectors is not None:
-            rows, hits = [], []
-            for index, word in enumerate(vocabs.words.itos):
-                row = vectors.lookup(word)
-                if row is not None:
-                    rows.append(row)
-                    hits.append(index)
-            if hits:
-                weight[hits] = torch.from_numpy(vectors.matrix[rows]).float()
-            self.coverage = len(hits) / max(1, len(vocabs.words) - 2)
-            log.info("pretrained vectors cover %d of %d words (%.1f%%)",
-                     len(hits), len(vocabs.words) - 2, 100 * self.coverage)
-        weight[0] = 0.0
+        weight, self.coverage = _table(vocabs.words.itos, dim, vectors)
         self.embedding = nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=0)
+        self.extra = None
+        if extra_vectors is not None or extra_dim is not None:
+            if extra_vectors is not None and extra_dim is not None and extra_dim != extra_vectors.dim:
+                raise ValueError(f"extra_dim={extra_dim} but the extra vectors have {extra_vectors.dim}")
+            extra_dim = extra_dim or extra_vectors.dim
+            extra, _ = _table(vocabs.words.itos, extra_dim, extra_vectors)
+            self.extra = nn.Embedding.from_pretrained(extra, freeze=freeze, padding_idx=0)
+            dim += extra_dim
         self.casing = nn.Embedding(len(CASES), casing_dim, padding_idx=0) if casing_dim else None
         self.dropout = nn.Dropout(dropout)
         self.word_dropout = word_dropout
@@ -73,8 +68,33 @@ class WordEmbedding(nn.Module):
             drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
             words = words.masked_fill(drop, self.unk_index)
         parts = [self.embedding(words)]
+        if self.extra is not None:
+            parts.append(self.extra(words))
         if self.casing is not None:
             parts.append(self.casing(batch["case"]))
         if self.chars is not None:
             parts.append(self.chars(batch["chars"]))
         return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
+
+
+def _table(words: list[str], dim: int, vectors: PretrainedVectors | None) -> tuple[torch.Tensor, float]:
+    """An embedding matrix for ``words``: pretrained rows where the vectors have the word,
+    uniform random elsewhere, zeros for padding; and the share of words covered."""
+    weight = torch.empty(len(words), dim)
+    bound = math.sqrt(3.0 / dim)
+    nn.init.uniform_(weight, -bound, bound)
+    coverage = 0.0
+    if vectors is not None:
+        rows, hits = [], []
+        for index, word in enumerate(words):
+            row = vectors.lookup(word)
+            if row is not None:
+                rows.append(row)
+                hits.append(index)
+        if hits:
+            weight[hits] = torch.from_numpy(vectors.matrix[rows]).float()
+        coverage = len(hits) / max(1, len(words) - 2)
+        log.info("pretrained vectors cover %d of %d words (%.1f%%)",
+                 len(hits), len(words) - 2, 100 * coverage)
+    weight[0] = 0.0
+    return weight, coverage
