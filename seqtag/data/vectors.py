@@ -139,7 +139,8 @@ class VectorsFile(PretrainedVectors):
         if not path.is_file():
             raise EmbeddingsNotFoundError(
                 f"{path}: vectors file not found; set model.embedding.vectors.path to a "
-                "GloVe or word2vec text file"
+                "GloVe or word2vec text file, or make one from a corpus' training text with "
+                "seqtag-vectors (README: Word vectors from the training text)"
             )
         words: list[str] = []
         rows: list[np.ndarray] = []
