@@ -137,3 +137,11 @@ def test_classifier_builds_and_runs_with_every_pooling_and_merge(pooling, encode
     loss = model.head.loss(logits, batch["label"])
     loss.backward()
     assert torch.isfinite(loss)
+
+
+def test_language_model_objective_is_a_config_choice(tmp_path: Path):
+    cfg = _compose("model/lm=next_word", "model.lm.vocab_size=3", "model/embedding=random", tmp_path=tmp_path)
+    model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    assert model.lm is not None and model.lm.vocab_size == 3 and model.lm.previous_word is not None
+    assert instantiate(_compose("model/embedding=random", tmp_path=tmp_path).model,
+                       _partial_=True)(vocabs=VOCABS).lm is None
