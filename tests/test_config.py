@@ -99,8 +99,14 @@ def test_optimizer_and_scheduler_groups(tmp_path: Path):
 def test_every_embedding_and_head_builds_and_runs(embedding: str, head: str, tmp_path: Path):
     import torch
 
-    cfg = _compose(f"model/embedding={embedding}", f"model/head={head}", tmp_path=tmp_path)
+    overrides = [f"model/embedding={embedding}", f"model/head={head}"]
+    if embedding.endswith("_plus_file"):  # a second set of vectors, from a file
+        (tmp_path / "v.txt").write_text("the 1 2 3\nparis 4 5 6\n")
+        overrides.append(f"model.embedding.extra_vectors.path={tmp_path / 'v.txt'}")
+    cfg = _compose(*overrides, tmp_path=tmp_path)
     model = instantiate(cfg.model, _partial_=True)(vocabs=VOCABS)
+    if embedding.endswith("_plus_file"):
+        assert model.embedding.extra.weight.shape[1] == 3
     batch = {
         "words": torch.tensor([[2, 3, 1]]), "tags": torch.tensor([[1, 2, 0]]),
         "case": torch.tensor([[3, 3, 3]]), "chars": torch.tensor([[[2, 3, 4], [2, 0, 0], [1, 0, 0]]]),
