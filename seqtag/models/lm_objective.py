@@ -51,11 +51,12 @@ class NextWordObjective(nn.Module):
         targets = words.masked_fill(words >= self.vocab_size, self.unk_index)
         following = F.pad(targets[:, 1:], (0, 1))  # 0 (the boundary) after the last word
         weights = mask.to(features.dtype)
-        forward_states = features.chunk(2, dim=-1)[0] if self.bidirectional else features
+        forward_states, backward_states = (features.chunk(2, dim=-1) if self.bidirectional
+                                           else (features, None))
         loss = self._loss(self.next_word, forward_states, following, weights)
         if self.previous_word is not None:
             preceding = F.pad(targets[:, :-1], (1, 0))  # 0 (the boundary) before the first
-            loss = loss + self._loss(self.previous_word, features.chunk(2, dim=-1)[1], preceding, weights)
+            loss = loss + self._loss(self.previous_word, backward_states, preceding, weights)
         return self.weight * loss / features.size(0)
 
     @staticmethod
