@@ -144,3 +144,20 @@ def test_extra_vectors_add_a_second_pretrained_table(tmp_path):
     assert WordEmbedding(VOCABS, dim=8, extra_dim=3).output_dim == 11
     with pytest.raises(ValueError, match="extra_dim=4"):
         WordEmbedding(VOCABS, dim=8, extra_vectors=VectorsFile(str(second)), extra_dim=4)
+
+
+def test_extra_freeze_trains_one_channel_and_keeps_the_other(tmp_path):
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("paris 1 2 3\nthe 4 5 6\n")
+    embedding = WordEmbedding(VOCABS, vectors=VectorsFile(str(vectors)), freeze=True,
+                              extra_vectors=VectorsFile(str(vectors)), extra_freeze=False)
+    assert not embedding.embedding.weight.requires_grad
+    assert embedding.extra.weight.requires_grad
+    paris = WORDS.index("Paris")
+    assert embedding.embedding.weight[paris].tolist() == embedding.extra.weight[paris].tolist() == [1, 2, 3]
+    embedding(BATCH).sum().backward()
+    assert embedding.extra.weight.grad is not None
+    # by default the second table follows `freeze`
+    both = WordEmbedding(VOCABS, vectors=VectorsFile(str(vectors)), freeze=True,
+                         extra_vectors=VectorsFile(str(vectors)))
+    assert not both.extra.weight.requires_grad

@@ -31,6 +31,10 @@ class WordEmbedding(nn.Module):
     character-level vector of each word. ``extra_vectors`` appends a second table
     initialised from another set of vectors (e.g. GloVe beside word2vec trained on
     the task's own text); ``extra_dim`` is its width when it is rebuilt without them.
+    ``extra_freeze`` (default: as ``freeze``) lets one table be frozen and the other
+    fine-tuned: the same vectors in both give Kim's (2014) static and non-static
+    channels, where a test word never seen in training still matches its neighbours
+    in the frozen one.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class WordEmbedding(nn.Module):
         vectors: PretrainedVectors | None = None, freeze: bool = False, dropout: float = 0.0,
         casing_dim: int = 0, word_dropout: float = 0.0, chars: Callable[..., nn.Module] | None = None,
         extra_vectors: PretrainedVectors | None = None, extra_dim: int | None = None,
+        extra_freeze: bool | None = None,
     ) -> None:
         super().__init__()
         if vectors is None and dim is None:
@@ -53,7 +58,8 @@ class WordEmbedding(nn.Module):
                 raise ValueError(f"extra_dim={extra_dim} but the extra vectors have {extra_vectors.dim}")
             extra_dim = extra_dim or extra_vectors.dim
             extra, _ = _table(vocabs.words.itos, extra_dim, extra_vectors)
-            self.extra = nn.Embedding.from_pretrained(extra, freeze=freeze, padding_idx=0)
+            extra_freeze = freeze if extra_freeze is None else extra_freeze
+            self.extra = nn.Embedding.from_pretrained(extra, freeze=extra_freeze, padding_idx=0)
             dim += extra_dim
         self.casing = nn.Embedding(len(CASES), casing_dim, padding_idx=0) if casing_dim else None
         self.dropout = nn.Dropout(dropout)
