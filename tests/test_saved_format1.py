@@ -1,0 +1,35 @@
+"""Models written before the redesign (model format 1, parts named by import path) still
+load and give exactly the predictions they gave then (tests/fixtures/format1_expected.json,
+written by the code of commit edb5567 that wrote the models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import seqtag
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    return json.loads((FIXTURES / "format1_expected.json").read_text())
+
+
+def test_format1_tagger_predicts_the_same_tags(expected: dict) -> None:
+    tagger = seqtag.load(FIXTURES / "tagger_format1.pt")
+    assert tagger.tag(expected["tokens"], expected["docs"]) == expected["tags_in_documents"]
+    assert tagger.tag(expected["tokens"]) == expected["tags_alone"]
+    assert [p.to_dict() for p in tagger.predict(expected["texts"])] == expected["text_predictions"]
+
+
+def test_format1_classifier_gives_the_same_labels_and_probabilities(expected: dict) -> None:
+    classifier = seqtag.load(FIXTURES / "classifier_format1.pt")
+    results = [r.to_dict() for r in classifier.predict(expected["documents"])]
+    assert [r["label"] for r in results] == [r["label"] for r in expected["classifications"]]
+    assert [r["tokens"] for r in results] == [r["tokens"] for r in expected["classifications"]]
+    for got, want in zip(results, expected["classifications"], strict=True):
+        assert got["scores"] == pytest.approx(want["scores"], abs=1e-6)
