@@ -24,20 +24,23 @@ import random
 import numpy as np
 import torch
 
-from seqtag.data.batching import TaggingCollator
 from seqtag.data.phrases import sentence_rows
-from seqtag.data.text import document_tokens
 from seqtag.data.vectors import GloVePackage
-from seqtag.evaluate import read_documents
+from seqtag.evaluate import read_split
 from seqtag.predictor import Predictor
 
 
+def _split(predictor: Predictor, split: str = "test") -> tuple[list[str], list[str]]:
+    rows = read_split(predictor.model.source, split, os.environ.get("SEQTAG_DATA_DIR"))
+    return [r["text"] for r in rows], [r["label"] for r in rows]
+
+
 def _test_split(predictor: Predictor) -> tuple[list[str], list[str]]:
-    return read_documents(predictor.model.run_config, "test", os.environ.get("SEQTAG_DATA_DIR"))
+    return _split(predictor, "test")
 
 
 def _accuracy(predictor: Predictor, texts: list[str], labels: list[str]) -> float:
-    out = predictor.classify(texts)
+    out = predictor.predict(texts)
     return float(np.mean([c.label == gold for c, gold in zip(out, labels, strict=True)]))
 
 
@@ -47,7 +50,7 @@ def ensemble(runs: list[str]) -> None:
         predictor = Predictor.load(run, batch_size=256)
         texts, labels = _test_split(predictor)
         names = predictor.labels
-        out = predictor.classify(texts)
+        out = predictor.predict(texts)
         probabilities.append(np.array([[c.scores[name] for name in names] for c in out]))
         print(f"{run}: {np.mean([c.label == gold for c, gold in zip(out, labels, strict=True)]):.4f}")
     for k in range(2, len(runs) + 1):
@@ -95,18 +98,16 @@ def sentence_stage(runs: list[str], lr: float, epochs: int, batch_size: int = 64
         predictor = Predictor.load(run, batch_size=256)
         model = predictor.model
         texts, labels = _test_split(predictor)
-        data_dir = os.environ.get("SEQTAG_DATA_DIR")
-        train_texts, train_labels = read_documents(model.run_config, "train", data_dir)
+        train_texts, train_labels = _split(predictor, "train")
         names = model.vocabs.tags.itos
         examples = []
-        options = {k: v for k, v in model.text_options.items() if k != "known_words_only"}
+        task = model.task
         for i in sentence_rows(train_texts):
-            tokens = document_tokens(train_texts[i], **options)[: options.get("max_length")]
-            encoded = model.vocabs.encode(tokens or ["<unk>"])
-            encoded.pop("starts")
-            encoded["label"] = np.int64(names.index(train_labels[i]))
-            examples.append(encoded)
-        collate = TaggingCollator(("words", "case", "label"))
+            # tokenised and encoded exactly as training and prediction do
+            (tokens, _), = task.read_inputs([train_texts[i]], model.vocabs)
+            label = np.int64(names.index(train_labels[i]))
+            examples.append({**task.encode(model.vocabs, tokens), "label": label})
+        collate = task.collator(model.vocabs)
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
         scores = [_accuracy(predictor, texts, labels)]
         for _ in range(epochs):

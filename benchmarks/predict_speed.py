@@ -39,9 +39,9 @@ def main() -> None:
     rows = []
     for batch_size in args.batch_sizes:
         subset = sentences[: args.max_sentences_bs1] if batch_size == 1 else sentences
-        predictor.tag(subset[:200], docs[:200], batch_size=batch_size)  # warm-up
+        predictor.predict(subset[:200], docs=docs[:200], batch_size=batch_size)  # warm-up
         start = time.perf_counter()
-        predictor.tag(subset, docs[: len(subset)], batch_size=batch_size)
+        predictor.predict(subset, docs=docs[: len(subset)], batch_size=batch_size)
         seconds = time.perf_counter() - start
         tokens = sum(len(s) for s in subset)
         rows.append({"batch_size": batch_size, "sentences": len(subset), "tokens": tokens,
@@ -50,7 +50,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     print(f"\n{date.today()} {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, model {args.model} (document context "
-          f"{predictor.context_tokens} tokens)\n")
+          f"{predictor.task.options().get('context_tokens', 0)} tokens)\n")
     print("| batch size | sentences | tokens | seconds | tokens/s | sentences/s |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:

@@ -1,6 +1,6 @@
 """Training step time of one config against another on the same real batches.
 
-    python benchmarks/step_time.py --steps 60 -- model/head=crf data.train_scheme=iobes
+    python benchmarks/step_time.py --steps 60 -- model/head=crf data.task.train_scheme=iobes
 
 Builds the data and two models from the composed configs (the default, and the
 default plus the given overrides; data overrides go to both), then times forward + backward + optimizer
@@ -17,10 +17,11 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import hydra
 import lightning as L
 import torch
 from hydra import compose, initialize_config_dir
+
+import seqtag.train
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -30,10 +31,7 @@ def build(
 ) -> tuple[L.LightningModule, L.LightningDataModule]:
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=["paths.output_dir=/tmp/seqtag-step-time", *overrides])
-    if datamodule is None:
-        datamodule = hydra.utils.instantiate(cfg.data)
-        datamodule.setup("fit")
-    model = hydra.utils.instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
+    datamodule, model = seqtag.train.build(cfg, datamodule)
     return model, datamodule
 
 
@@ -53,7 +51,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="overrides for the compared model (after --)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    # data overrides (e.g. data.train_scheme=iobes) apply to both, so both see the same batches
+    # data overrides (e.g. data.task.train_scheme=iobes) apply to both, so both see the same batches
     shared = [o for o in args.overrides if o.startswith(("data.", "data="))]
     base, datamodule = build(args.base + shared)
     other, _ = build(args.base + args.overrides, datamodule)

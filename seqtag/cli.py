@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from seqtag.data.errors import SeqtagDataError
+from seqtag.errors import SeqtagError
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def run(prog: str, command: Callable[[argparse.Namespace], object], args: argpar
     """Run a command; bad input ends it with one line naming the problem, not a traceback."""
     try:
         command(args)
-    except SeqtagDataError as err:
+    except SeqtagError as err:
         raise SystemExit(f"{prog}: {err}") from None
     except BrokenPipeError:  # output piped into e.g. head, which stopped reading
         sys.stderr.close()

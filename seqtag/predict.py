@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from seqtag.cli import add_runtime_options, run
-from seqtag.data.errors import SeqtagDataError
-from seqtag.predictor import Prediction, Predictor
-from seqtag.tokenize import tokenize
+from seqtag.errors import DataError
+from seqtag.predictor import Predictor
 
 PROGRESS_FROM = 1000  # sentences: smaller inputs finish before a bar would help
 
@@ -46,16 +45,14 @@ def decoded_lines(stream: BinaryIO, name: str) -> Iterator[str]:
         yield text.rstrip("\r\n")
 
 
-def read_text(lines: Iterator[str]) -> tuple[list[str], list[list], list[int]]:
-    """One sentence per line; empty lines end a document."""
-    texts, pieces, docs, doc = [], [], [], 0
+def documents_of(lines: list[str]) -> list[int]:
+    """Each line's document: an empty line ends one."""
+    docs, doc = [], 0
     for line in lines:
-        texts.append(line)
-        pieces.append(tokenize(line))
         docs.append(doc)
         if not line.strip():
             doc += 1
-    return texts, pieces, docs
+    return docs
 
 
 def read_tokenized(lines: Iterator[str]) -> tuple[list[list[str]], list[int]]:
@@ -82,14 +79,10 @@ def read_tokenized(lines: Iterator[str]) -> tuple[list[list[str]], list[int]]:
     return sentences, docs
 
 
-def write(out: TextIO, predictions: list[Prediction], fmt: str) -> None:
-    for prediction in predictions:
-        if fmt == "jsonl":
-            out.write(json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n")
-        else:
-            for token, tag in zip(prediction.tokens, prediction.tags, strict=True):
-                out.write(f"{token}\t{tag}\n")
-            out.write("\n")
+def write(out: TextIO, results: list, fmt: str) -> None:
+    for result in results:
+        jsonl = json.dumps(result.to_dict(), ensure_ascii=False) + "\n" if fmt == "jsonl" else None
+        out.write(jsonl or result.to_conll())
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -99,43 +92,20 @@ def predict(args: argparse.Namespace) -> int:
     else:
         path = Path(args.input)
         if not path.is_file():
-            raise SeqtagDataError(f"{path}: no such input file")
+            raise DataError(f"{path}: no such input file")
         lines = decoded_lines(open(path, "rb"), str(path))  # noqa: SIM115 (read lazily to the end)
-    if predictor.task == "document":
-        if args.tokenized:
-            documents, _ = read_tokenized(lines)
-        else:
-            documents = list(lines)
-        progress = not args.quiet and len(documents) >= PROGRESS_FROM
-        results = predictor.classify(documents, progress=progress)
-        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-        for result in results:
-            if args.format == "jsonl":
-                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-            else:
-                out.write(f"{result.label}\t{result.scores[result.label]:.4f}\n")
-        if args.output:
-            out.close()
-        return len(results)
     if args.tokenized:
-        sentences, docs = read_tokenized(lines)
-        texts, pieces = [None] * len(sentences), None
+        inputs, docs = read_tokenized(lines)
     else:
-        texts, pieces, docs = read_text(lines)
-        sentences = [[t.text for t in p] for p in pieces]
-    progress = not args.quiet and len(sentences) >= PROGRESS_FROM
-    tags = predictor.tag(sentences, docs, progress=progress)
-    predictions = [
-        Prediction(tokens, sentence_tags,
-                   predictor.entities(tokens, sentence_tags, pieces[i] if pieces else None), texts[i])
-        for i, (tokens, sentence_tags) in enumerate(zip(sentences, tags, strict=True))
-    ]
+        inputs = list(lines)
+        docs = documents_of(inputs)
+    results = predictor.predict(inputs, docs=docs, progress=not args.quiet and len(inputs) >= PROGRESS_FROM)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
-            write(out, predictions, args.format)
+            write(out, results, args.format)
     else:
-        write(sys.stdout, predictions, args.format)
-    return len(predictions)
+        write(sys.stdout, results, args.format)
+    return len(results)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,11 +16,14 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from seqtag import saved_model
-from seqtag.data.errors import ModelLoadError, SeqtagDataError
+from seqtag.configs import CONFIG_PATH
+from seqtag.data.datamodule import DataModule
+from seqtag.data.vectors import PretrainedVectors
+from seqtag.errors import ModelLoadError, SeqtagError
+from seqtag.models import SeqtagModule
 from seqtag.warm_start import warm_start
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
@@ -52,7 +55,7 @@ def _resume_path(cfg: DictConfig) -> str | None:
     if cfg.get("ckpt_path"):
         path = Path(cfg.ckpt_path)
         if not path.is_file():
-            raise SeqtagDataError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file")
+            raise ModelLoadError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file")
         return str(path)
     if cfg.get("resume"):
         last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
@@ -61,6 +64,27 @@ def _resume_path(cfg: DictConfig) -> str | None:
             return str(last)
         log.info("resume=true but %s does not exist yet: starting from scratch", last)
     return None
+
+
+def _vectors(model_cfg: DictConfig) -> PretrainedVectors | None:
+    """The model's pretrained vectors: the data module adds the validation and test
+    words they know to the vocabulary (and filters by them, ``known_words_only``)."""
+    embedding = model_cfg.get("embedding") or {}
+    config = embedding.get("vectors")
+    return hydra.utils.instantiate(config) if config is not None else None
+
+
+def build(cfg: DictConfig, datamodule: DataModule | None = None) -> tuple[DataModule, SeqtagModule]:
+    """The data module (read and indexed) and the model ``cfg`` describes; an already set
+    up ``datamodule`` is reused (benchmarks compare models on the same batches)."""
+    if datamodule is None:
+        datamodule = hydra.utils.instantiate(cfg.data, _partial_=True)(vectors=_vectors(cfg.model))
+        datamodule.setup("fit")
+    # a partial, then the call: kwargs given to instantiate would be turned into config nodes
+    model = hydra.utils.instantiate(OmegaConf.to_container(cfg.model, resolve=True), _partial_=True)(
+        task=datamodule.task, vocabs=datamodule.vocabs, source=datamodule.source(),
+        run_config=_run_config(cfg))
+    return datamodule, model
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -73,14 +97,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             saved_model.find(cfg.init_from)
         except ModelLoadError as err:
             raise ModelLoadError(f"init_from={cfg.init_from}: {err}") from None
-    datamodule = hydra.utils.instantiate(cfg.data)
-    datamodule.setup("fit")
-    # a partial, then the call: kwargs given to instantiate would be turned into config nodes
-    model = hydra.utils.instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
-    model.model_config = saved_model.model_config(cfg, model)
-    model.run_config = _run_config(cfg)
-    model.context_tokens = getattr(datamodule, "context_tokens", 0)
-    model.text_options = dict(getattr(datamodule, "text_options", {}))
+    datamodule, model = build(cfg)
     if cfg.get("init_from") and resume_from is None:
         warm_start(model, cfg.init_from)
     trainer = hydra.utils.instantiate(
@@ -109,21 +126,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
     _save(Path(cfg.paths.output_dir), metrics, cfg, trainer)
     if trainer.is_global_zero:
         # the weights of the best checkpoint, loaded by the validate/test runs above
-        path = saved_model.save(model, Path(cfg.paths.output_dir) / saved_model.MODEL_FILE)
+        path = model.save(Path(cfg.paths.output_dir) / saved_model.MODEL_FILE)
         log.info("saved model: %s (load with seqtag.load or seqtag-predict)", path)
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Console entry point; returns the optimised metric for sweepers."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         metrics = train(cfg)
-    except (SeqtagDataError, InstantiationException) as err:
+    except (SeqtagError, InstantiationException) as err:
         # Bad input or a bad config value: one clear line, not a library traceback.
         cause = err.__cause__ if isinstance(err, InstantiationException) else None
-        if cause is not None and not isinstance(cause, (SeqtagDataError, ValueError, TypeError)):
+        if cause is not None and not isinstance(cause, (SeqtagError, ValueError, TypeError)):
             raise
         message = f"{cause} (config key: {getattr(err, 'full_key', '?')})" if cause else str(err)
         log.error("%s", message)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from seqtag import saved_model
-from seqtag.data.errors import ModelLoadError
+from seqtag.errors import ModelLoadError
 from seqtag.models.base import SeqtagModule
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """``seqtag-vectors``: word2vec vectors trained on a corpus' own training split.
 
-Only the training documents' words are read (never their labels, never the
+Only the training split's words are read (never their labels, never the
 validation or test text), tokenised exactly as ``seqtag-train`` tokenises them,
 so every word the model sees has a vector. The result is a word2vec text file
 that ``model/embedding=glove_file model.embedding.vectors.path=...`` reads.
@@ -17,15 +17,10 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 
-from seqtag.data.errors import SeqtagDataError
-from seqtag.train import CONFIG_DIR
+from seqtag.configs import CONFIG_PATH
+from seqtag.errors import DataError, SeqtagError
 
 log = logging.getLogger(__name__)
-
-
-def training_sentences(datamodule: object) -> list[list[str]]:
-    """The tokens of every training document of a classification datamodule."""
-    return [tokens for tokens in datamodule.documents()["train"]["tokens"] if tokens]
 
 
 def train_vectors(cfg: DictConfig) -> Path:
@@ -33,14 +28,14 @@ def train_vectors(cfg: DictConfig) -> Path:
     try:
         from gensim.models import Word2Vec
     except ImportError:
-        raise SeqtagDataError(
+        raise DataError(
             "seqtag-vectors needs gensim: pip install gensim (or the project's [vectors] extra)") from None
-    kind = hydra.utils.get_class(cfg.data._target_)
-    if not hasattr(kind, "documents"):
-        raise SeqtagDataError(
-            f"{kind.__name__}: seqtag-vectors reads document corpora (data=imdb, data=sst2)")
-    datamodule = hydra.utils.instantiate(cfg.data)
-    sentences = training_sentences(datamodule)
+    data = cfg.data.copy()
+    # every word is kept, and whole documents: the vectors are what is being made
+    for key, value in {"known_words_only": False, "max_length": None}.items():
+        if key in data.task:
+            data.task[key] = value
+    sentences = hydra.utils.instantiate(data).training_tokens()
     tokens = sum(len(s) for s in sentences)
     log.info("training word2vec on %d documents, %d tokens", len(sentences), tokens)
     options = OmegaConf.to_container(cfg.word2vec, resolve=True)
@@ -52,12 +47,12 @@ def train_vectors(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="vectors")
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="vectors")
 def main(cfg: DictConfig) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         train_vectors(cfg)
-    except (SeqtagDataError, InstantiationException) as err:
+    except (SeqtagError, InstantiationException) as err:
         log.error("%s", err)
         raise SystemExit(f"seqtag-vectors: {err}") from None
 

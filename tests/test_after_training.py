@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from seqtag.evaluate import accuracy_report, gold_tags
+from seqtag.tasks import EntityTagging, TokenTagging
+from seqtag.vocab import Vocab, Vocabularies
 from tests.test_train_e2e import run_train
 
 BIN = Path(sys.executable).parent
@@ -60,7 +61,7 @@ def test_eval_of_the_run_reproduces_its_test_score(run_dir: Path, tmp_path: Path
     lines = preds.read_text(encoding="utf-8").split("\n")
     rows = [line.split(" ") for line in lines if line]
     assert all(len(row) == 3 for row in rows)
-    scored = int(report.split(" sentences,")[0].rsplit(" ", 1)[1])
+    scored = int(report.split(" examples,")[0].rsplit(" ", 1)[1])
     assert 0 < scored <= SENTENCES
     assert sum(1 for line in lines[:-1] if not line) == scored  # one blank line after each sentence
 
@@ -79,7 +80,8 @@ def test_eval_of_a_file_reports_unknown_tags_as_errors(run_dir: Path, data_dir: 
         assert result.returncode == 0, result.stderr.decode()[-3000:]
         scores[path.stem] = json.loads((tmp_path / "eval" / f"{path.stem}_metrics.json").read_text())
         output = result.stdout.decode()
-    assert "gold tags the model does not know (scored as errors): B-PERSON (3), WEIRD (1)" in output
+    # the unknown tags as the file writes them (WEIRD, though it is scored as a B-WEIRD chunk)
+    assert "gold labels the model does not know (scored as errors): B-PERSON (3), WEIRD (1)" in output
     assert scores["odd"]["unknown_tags"] == {"B-PERSON": 3, "WEIRD": 1}
     assert scores["odd"]["recall"] < scores["clean"]["recall"]
 
@@ -136,9 +138,14 @@ def test_predict_bad_inputs_are_clear(run_dir: Path, tmp_path: Path):
 
 
 def test_gold_tags_in_iob1_and_accuracy_report():
-    sentences = [{"tokens": ["a", "b", "c"], "tags": ["I-PER", "I-PER", "O"]}]
-    gold, unknown = gold_tags(sentences, {"O", "B-PER", "I-PER"}, "entity")
-    assert gold == [["B-PER", "I-PER", "O"]] and not unknown
-    scores, report = accuracy_report([["NOUN", "VERB", "X"]], [["NOUN", "NOUN", "X"]])
+    task = EntityTagging()
+    gold = task.gold([{"tokens": ["a", "b", "c"], "tags": ["I-PER", "I-PER", "O"]}])
+    assert gold == [["B-PER", "I-PER", "O"]]
+    words = Vocab(["<pad>", "<unk>"], unk="<unk>")
+    known = task.known_labels(Vocabularies(words, Vocab(["O", "B-PER", "I-PER"]), scheme="iob2"))
+    assert {"O", "B-PER", "I-PER", "E-PER", "S-PER"} <= known and "B-LOC" not in known
+    # a tag without an IOB prefix is a chunk no prediction can match
+    assert task.gold([{"tokens": ["a"], "tags": ["WEIRD"]}]) == [["B-WEIRD"]]
+    scores, report = TokenTagging().score([["NOUN", "VERB", "X"]], [["NOUN", "NOUN", "X"]])
     assert scores["acc"] == pytest.approx(2 / 3)
-    assert "token accuracy: 0.6667 (2 / 3 tokens)" in report
+    assert "accuracy: 0.6667 (2 / 3 tokens)" in report

@@ -1,4 +1,4 @@
-"""Length-bucketed batch sampler and the padding collator."""
+"""Length-bucketed batch sampler (seqtag.data.batching) and the padding collator (seqtag.batch)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from seqtag.data.batching import BucketBatchSampler, TaggingCollator, batch_size, num_tokens, pad
+from seqtag.batch import Collator, pad, pad_2d, pad_chars
+from seqtag.data.batching import BucketBatchSampler, batch_size, num_tokens
 
 
 def random_lengths(n, seed=0):
@@ -134,7 +135,7 @@ def test_replicas_share_batches_evenly(monkeypatch):
     assert len(flat) == len(set(flat))
 
 
-# --- pad and TaggingCollator --------------------------------------------------------------------
+# --- pad and Collator --------------------------------------------------------------------
 
 
 def test_pad():
@@ -149,7 +150,7 @@ def test_collator_pads_and_masks():
         {"words": np.array([8]), "tags": np.array([4]), "case": np.array([5])},
         {"words": np.array([9, 10]), "tags": np.array([2, 2]), "case": np.array([1, 2])},
     ]
-    batch = TaggingCollator(("words", "tags", "case"))(examples)
+    batch = Collator(("words", "tags", "case"))(examples)
     assert set(batch) == {"words", "tags", "case", "lengths", "mask"}
     assert batch["words"].tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
     assert batch["tags"].tolist() == [[1, 2, 3], [4, 0, 0], [2, 2, 0]]
@@ -168,10 +169,46 @@ def test_collator_pads_and_masks():
 
 def test_collator_default_columns_and_lists():
     # datasets may hand over plain lists
-    batch = TaggingCollator()([{"words": [2, 3], "tags": [1, 1]}, {"words": [4, 5], "tags": [0, 1]}])
+    batch = Collator()([{"words": [2, 3], "tags": [1, 1]}, {"words": [4, 5], "tags": [0, 1]}])
     assert set(batch) == {"words", "tags", "lengths", "mask"}
     assert batch["words"].shape == (2, 2)
     assert bool(batch["mask"].all())
+
+
+def test_pad_chars_pads_each_word_to_the_longest():
+    out = pad_chars([[3, 4, 5], [6], []])
+    assert out.dtype == np.int64
+    assert out.tolist() == [[3, 4, 5], [6, 0, 0], [0, 0, 0]]
+    # words without characters (no character vocabulary) still give one column
+    assert pad_chars([[], []]).shape == (2, 1)
+
+
+def test_pad_2d_pads_sentences_and_words():
+    out = pad_2d([np.array([[1, 2], [3, 0]]), np.array([[4, 5, 6]])])
+    assert out.dtype == torch.int64
+    assert out.tolist() == [[[1, 2, 0], [3, 0, 0]], [[4, 5, 6], [0, 0, 0]]]
+
+
+def test_collator_chars_and_scalar_labels():
+    examples = [
+        {"words": np.array([5, 6]), "chars": pad_chars([[1, 2, 3], [4]]), "label": np.int64(1)},
+        {"words": np.array([7]), "chars": pad_chars([[5, 6]]), "label": np.int64(0)},
+    ]
+    batch = Collator(("words", "chars", "label"))(examples)
+    assert batch["chars"].shape == (2, 2, 3)
+    assert batch["chars"][1].tolist() == [[5, 6, 0], [0, 0, 0]]
+    assert batch["label"].tolist() == [1, 0] and batch["label"].shape == (2,)
+    assert batch["lengths"].tolist() == [2, 1]
+
+
+def test_collator_width_pads_every_batch_to_a_fixed_length():
+    examples = [{"words": np.array([5, 6]), "case": np.array([1, 2]), "label": np.int64(1)}]
+    batch = Collator(("words", "case", "label"), width=5)(examples)
+    assert batch["words"].tolist() == [[5, 6, 0, 0, 0]] and batch["case"].shape == (1, 5)
+    assert batch["mask"].tolist() == [[True, True, False, False, False]]
+    assert batch["lengths"].tolist() == [2] and batch["label"].tolist() == [1]
+    # longer examples are not cut
+    assert Collator(("words",), width=1)(examples)["words"].shape == (1, 2)
 
 
 def test_lightning_sets_the_epoch_of_the_bucket_sampler():

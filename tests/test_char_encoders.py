@@ -1,7 +1,10 @@
 import pytest
 import torch
 
+from seqtag.models.base import build
 from seqtag.models.char_encoders import CharCNN, CharLSTM
+from seqtag.registry import to_names
+from seqtag.vocab import Vocab, Vocabularies
 
 # two sentences: "ab c" and "abc" + a padding word
 CHARS = torch.tensor([
@@ -34,3 +37,22 @@ def test_char_features_get_gradients():
     encoder(CHARS).sum().backward()
     assert encoder.embedding.weight.grad[1:4].abs().sum() > 0
     assert encoder.embedding.weight.grad[0].abs().sum() == 0
+
+
+@pytest.mark.parametrize(("target", "name", "size", "width"), [
+    ("CharCNN", "char_cnn", {"filters": 6}, 6),
+    ("CharLSTM", "char_lstm", {"hidden_size": 3}, 6),  # both directions: 2 x 3
+])
+def test_char_encoder_config_inside_the_word_embedding_config(target: str, name: str, size: dict, width: int):
+    vocabs = Vocabularies(Vocab(["<pad>", "<unk>", "ab"], unk="<unk>"), Vocab(["O"]),
+                          chars=Vocab(["<pad>", "<unk>", "a", "b"], unk="<unk>"))
+    chars = {"_target_": f"seqtag.models.char_encoders.{target}", "_partial_": True, "dim": 4, **size}
+    config = {"_target_": "seqtag.models.embeddings.WordEmbedding", "dim": 5, "chars": chars}
+    saved = to_names(config)
+    assert saved["chars"]["type"] == name and "_partial_" not in saved["chars"]
+    for part in (build(config, vocabs=vocabs), build(saved, vocabs=vocabs)):
+        assert type(part.chars).__name__ == target
+        assert part.chars.embedding.num_embeddings == len(vocabs.chars)  # completed by the embedding
+        assert part.output_dim == 5 + width
+        batch = {"words": torch.tensor([[2]]), "chars": torch.tensor([[[2, 3]]])}
+        assert part(batch).shape == (1, 1, 5 + width)

@@ -9,19 +9,25 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqtag.data.classification import ClassificationDataModule, LabelledTextCorpus, read_labelled
-from seqtag.data.datamodule import Vocabularies
-from seqtag.data.errors import CorpusFormatError
-from seqtag.data.text import document_tokens
+from seqtag.data.corpus import LabelledTextCorpus
+from seqtag.data.datamodule import DataModule
+from seqtag.data.labelled import read_labelled
 from seqtag.data.vectors import VectorsFile
-from seqtag.data.vocab import Vocab
-from seqtag.metrics import ClassificationScores
+from seqtag.errors import ConfigError, CorpusFormatError
 from seqtag.models.encoders import RNNEncoder
 from seqtag.models.pooling import SequencePoolingHead
 from seqtag.sweep import write_summary
+from seqtag.tasks import Document, DocumentClassification
+from seqtag.tasks.scoring import SequenceScores
+from seqtag.tokenize import document_tokens
+from seqtag.vocab import Vocab, Vocabularies
 
-LABELS = Vocabularies(Vocab(["<pad>", "<unk>", "good"], unk="<unk>"), Vocab(["neg", "pos"]), "none",
-                      "document")
+LABELS = Vocabularies(Vocab(["<pad>", "<unk>", "good"], unk="<unk>"), Vocab(["neg", "pos"]))
+
+
+def _module(corpus: LabelledTextCorpus, tmp_path: Path, task: DocumentClassification | None = None,
+            **kwargs) -> DataModule:
+    return DataModule(task or DocumentClassification(), corpus, cache_dir=str(tmp_path / "cache"), **kwargs)
 
 
 def test_csv_with_quotes_commas_and_newlines_in_reviews(tmp_path: Path):
@@ -67,8 +73,8 @@ def test_datamodule_carves_a_fixed_validation_split(tmp_path: Path):
     corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
     splits = []
     for seed in (1, 2):  # the run seed must not move documents between train and validation
-        dm = ClassificationDataModule(corpus, val_fraction=0.25, seed=seed, batch_size=4,
-                                      cache_dir=str(tmp_path / "cache"), max_length=3)
+        dm = _module(corpus, tmp_path, DocumentClassification(max_length=3), val_fraction=0.25, seed=seed,
+                     batch_size=4)
         dm.setup()
         splits.append(sorted(ex["words"].tolist() for ex in dm.splits["validation"]))
         assert len(dm.splits["train"]) == 30 and len(dm.splits["validation"]) == 10
@@ -76,7 +82,26 @@ def test_datamodule_carves_a_fixed_validation_split(tmp_path: Path):
     assert splits[0] == splits[1]
     batch = next(iter(dm.train_dataloader()))
     assert batch["label"].shape == (4,) and batch["words"].shape[0] == 4
-    assert dm.vocabs.tags.itos == ["neg", "pos"] and dm.vocabs.task == "document"
+    assert set(batch) == {"words", "case", "label", "lengths", "mask"}
+    assert dm.vocabs.tags.itos == ["neg", "pos"] and dm.vocabs.scheme == "none"
+    assert dm.task.to_dict()["type"] == "document"
+
+
+def test_max_examples_draws_documents_with_the_split_seed(tmp_path: Path):
+    rows = "".join(f"review {i},{'pos' if i % 2 else 'neg'}\n" for i in range(40))
+    (tmp_path / "train.csv").write_text("text,label\n" + rows)
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "train.csv"})
+
+    def drawn(split_seed):
+        return corpus.splits(str(tmp_path / "cache"), val_fraction=0.25, split_seed=split_seed,
+                             max_examples=5)["test"]["text"]
+
+    assert len(drawn(0)) == 5 and drawn(0) == drawn(0)
+    assert drawn(0) != drawn(1)
+    assert drawn(0) != [f"review {i}" for i in range(5)]  # drawn, not the first ones
+    dm = _module(corpus, tmp_path, max_examples=5, val_fraction=0.25)
+    dm.setup()
+    assert [len(dm.splits[s]) for s in ("train", "validation", "test")] == [5, 5, 5]
 
 
 def test_known_words_only_drops_words_without_a_vector_before_the_cut(tmp_path: Path):
@@ -86,8 +111,8 @@ def test_known_words_only_drops_words_without_a_vector_before_the_cut(tmp_path: 
     vectors = tmp_path / "vectors.txt"
     vectors.write_text("".join(f"{w} 0.1 0.2\n" for w in ("good", "bad", "film", "fine")))
     corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
-    dm = ClassificationDataModule(corpus, val_fraction=0.25, max_length=3, known_words_only=True,
-                                  vectors=VectorsFile(str(vectors)), cache_dir=str(tmp_path / "cache"))
+    task = DocumentClassification(max_length=3, known_words_only=True)
+    dm = _module(corpus, tmp_path, task, val_fraction=0.25, vectors=VectorsFile(str(vectors)))
     dm.setup()
     words = dm.vocabs.words
     documents = {tuple(words.itos[i] for i in ex["words"]) for split in ("train", "validation")
@@ -96,8 +121,8 @@ def test_known_words_only_drops_words_without_a_vector_before_the_cut(tmp_path: 
     assert documents == {("good", "film", "fine"), ("bad", "film"), ("good",), ("bad",)}
     assert [words.itos[i] for i in dm.splits["test"][0]["words"]] == ["good"]
     assert "zorbly" not in words and "qwix" not in words
-    with pytest.raises(ValueError, match="known_words_only needs pretrained vectors"):
-        ClassificationDataModule(corpus, known_words_only=True)
+    with pytest.raises(ConfigError, match="known_words_only needs pretrained vectors"):
+        _module(corpus, tmp_path / "none", DocumentClassification(known_words_only=True)).setup()
 
 
 def test_validation_by_sentence_keeps_their_phrases_out_of_training(tmp_path: Path):
@@ -109,9 +134,7 @@ def test_validation_by_sentence_keeps_their_phrases_out_of_training(tmp_path: Pa
     (tmp_path / "dev.tsv").write_text("sentence\tlabel\nwarm\t1\ncold\t0\n")
     corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.tsv", "test": "dev.tsv"},
                                 text_column="sentence", delimiter="\t")
-    dm = ClassificationDataModule(corpus, val_fraction=0.25, val_split="sentences",
-                                  cache_dir=str(tmp_path / "cache"))
-    splits = dm.documents()
+    splits = corpus.splits(str(tmp_path / "cache"), val_fraction=0.25, val_split="sentences")
     held = splits["validation"]["text"]
     assert len(held) == 5 and all(t.startswith(("a fine", "a dull")) for t in held)
     tails = {t.split()[-1] for t in held}
@@ -119,19 +142,41 @@ def test_validation_by_sentence_keeps_their_phrases_out_of_training(tmp_path: Pa
     # the held-out sentences' phrases, shared ones too, leave training; all else stays
     expected = [r.split("\t")[0] for r in rows if r.split("\t")[0].split()[-1] not in tails | shared]
     assert splits["train"]["text"] == expected
+    dm = _module(corpus, tmp_path, val_fraction=0.25, val_split="sentences")
     dm.setup()
     assert len(dm.splits["validation"]) == 5 and len(dm.splits["train"]) == len(expected)
-    with pytest.raises(ValueError, match="val_split must be 'random' or 'sentences'"):
-        ClassificationDataModule(corpus, val_split="phrases")
+    assert dm.source()["val_split"] == "sentences"
+    with pytest.raises(ConfigError, match="val_split.*'phrases'"):
+        _module(corpus, tmp_path, val_split="phrases").setup()
+
+
+def test_unknown_val_split_error_names_every_choice(tmp_path: Path):
+    """A labelled-text corpus takes val_split=random or sentences: the error should say both."""
+    (tmp_path / "train.csv").write_text("text,label\n" + "a b,pos\nc d,neg\n" * 10)
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv"})
+    with pytest.raises(ConfigError) as info:
+        corpus.splits(str(tmp_path / "cache"), val_split="phrases")
+    assert "'sentences'" in str(info.value), str(info.value)
 
 
 def test_test_labels_unseen_in_training_are_an_error(tmp_path: Path):
     (tmp_path / "train.csv").write_text("text,label\n" + "a,pos\nb,neg\n" * 5)
     (tmp_path / "test.csv").write_text("text,label\nc,neutral\n")
     corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv", "test": "test.csv"})
-    dm = ClassificationDataModule(corpus, cache_dir=str(tmp_path / "cache"))
+    dm = _module(corpus, tmp_path)
     with pytest.raises(CorpusFormatError, match=r"test.csv: labels \['neutral'\] do not occur"):
         dm.setup()
+
+
+def test_positive_label_must_be_a_label(tmp_path: Path):
+    (tmp_path / "train.csv").write_text("text,label\n" + "a,pos\nb,neg\n" * 5)
+    corpus = LabelledTextCorpus(str(tmp_path), {"train": "train.csv"})
+    with pytest.raises(ConfigError, match="positive label 'yes' is not one of the labels"):
+        _module(corpus, tmp_path, DocumentClassification(positive="yes"), val_fraction=0.2).setup()
+    with pytest.raises(ConfigError, match="needs the positive label"):
+        DocumentClassification(metric="f1_pos")
+    with pytest.raises(ConfigError, match="pad_to_max_length needs max_length"):
+        DocumentClassification(pad_to_max_length=True, max_length=None)
 
 
 def _states(lengths: list[int], width: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,16 +245,18 @@ def test_bidirectional_merge_and_final_states(merge: str):
 
 
 def test_classification_scores_accuracy_and_positive_f1():
-    metric = ClassificationScores(Vocab(["neg", "pos"]), positive="pos")
-    metric.update(torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 0, 1]))
-    metric.update(torch.tensor([1]), torch.tensor([1]))
+    metric = SequenceScores(DocumentClassification(positive="pos").score_ids(LABELS))
+    one = torch.ones(4, 1, dtype=torch.bool)
+    metric.update(torch.tensor([1, 1, 0, 0])[:, None], torch.tensor([1, 0, 0, 1])[:, None], one)
+    metric.update(torch.tensor([[1]]), torch.tensor([[1]]), one[:1])
     scores = metric.compute()
     assert scores["acc"].item() == pytest.approx(3 / 5)
     assert scores["precision_pos"].item() == pytest.approx(2 / 3)
     assert scores["recall_pos"].item() == pytest.approx(2 / 3)
     assert scores["f1_pos"].item() == pytest.approx(2 / 3)
-    with pytest.raises(ValueError, match="positive label 'yes'"):
-        ClassificationScores(Vocab(["neg", "pos"]), positive="yes")
+    # without a positive label: accuracy only
+    plain = DocumentClassification().score([["pos"], ["neg"]], [["pos"], ["pos"]])[0]
+    assert plain == {"acc": pytest.approx(0.5)}
 
 
 def test_sweep_summary_tables_and_plots_every_job(tmp_path: Path):
@@ -257,21 +304,29 @@ def test_keras_initialisation_of_recurrent_weights():
         RNNEncoder(4, init="glorot")
 
 
-def test_a_known_words_model_reads_raw_text_as_in_training():
-    from functools import partial
-
+def _classifier(task: DocumentClassification, vocabs: Vocabularies):
     from seqtag.models.classifier import SequenceClassifier
-    from seqtag.models.embeddings import WordEmbedding
+
+    torch.manual_seed(0)
+    return SequenceClassifier(
+        task, vocabs, {"_target_": "seqtag.models.embeddings.WordEmbedding", "dim": 4},
+        {"_target_": "seqtag.models.encoders.RNNEncoder", "hidden_size": 3},
+        {"_target_": "seqtag.models.pooling.SequencePoolingHead"},
+        {"_target_": "torch.optim.Adam"})
+
+
+def test_a_known_words_model_reads_raw_text_as_in_training():
     from seqtag.predictor import Predictor
 
     words = Vocab(["<pad>", "<unk>", "good", "film"], unk="<unk>")
-    vocabs = Vocabularies(words, Vocab(["neg", "pos"]), "none", "document")
-    model = SequenceClassifier(vocabs, partial(WordEmbedding, dim=4),
-                               partial(RNNEncoder, hidden_size=3), partial(SequencePoolingHead),
-                               partial(torch.optim.Adam))
-    model.text_options = {"lowercase": True, "strip_html": True, "max_length": 2, "known_words_only": True}
-    [result] = Predictor(model).classify(["A zorbly GOOD<br />film, good"])
-    assert result.tokens == ["good", "film"]
-    model.text_options["known_words_only"] = False
-    [result] = Predictor(model).classify(["A zorbly GOOD<br />film, good"])
+    vocabs = Vocabularies(words, Vocab(["neg", "pos"]))
+    options = {"lowercase": True, "strip_html": True, "max_length": 2}
+    model = _classifier(DocumentClassification(**options, known_words_only=True), vocabs)
+    [result] = Predictor(model).predict(["A zorbly GOOD<br />film, good"])
+    assert isinstance(result, Document) and result.tokens == ["good", "film"]
+    assert result.label in ("neg", "pos") and sum(result.scores.values()) == pytest.approx(1.0)
+    model = _classifier(DocumentClassification(**options, known_words_only=False), vocabs)
+    [result] = Predictor(model).predict(["A zorbly GOOD<br />film, good"])
     assert result.tokens == ["a", "zorbly"]
+    # token lists are read as they are given
+    assert Predictor(model).predict([["Good", "film", "x"]])[0].tokens == ["Good", "film", "x"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from seqtag.data.conll import read_columns, read_conllu
-from seqtag.data.errors import CorpusFormatError
-from seqtag.data.schemes import tag_checker
+from seqtag.errors import CorpusFormatError
+from seqtag.schemes import tag_checker
 
 
 def write(tmp_path, text, name="data.txt"):

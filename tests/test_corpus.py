@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 
 import datasets
 import pytest
 
 from seqtag.data.corpus import ColumnCorpus, ConlluCorpus
-from seqtag.data.errors import CorpusFormatError, DataNotFoundError
-from seqtag.data.schemes import UnknownSchemeError
+from seqtag.errors import ConfigError, CorpusFormatError, DataNotFoundError
+from seqtag.registry import lookup
+from seqtag.schemes import UnknownSchemeError
 
 FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
 
@@ -132,7 +134,8 @@ def test_split_file_without_sentences(corpus_dir, cache, text):
     with pytest.raises(CorpusFormatError) as info:
         ColumnCorpus(str(corpus_dir), FILES, comment_prefix="#").load(cache)
     assert "test.txt" in str(info.value)
-    assert "no sentences" in str(info.value)
+    assert re.search(r": no (sentences|examples|documents)\b.* found", str(info.value))
+    assert info.value.line is None
 
 
 def test_malformed_line_raises_corpus_format_error_not_a_datasets_error(corpus_dir, cache):
@@ -231,3 +234,62 @@ def test_constructor_validation(tmp_path):
         ColumnCorpus(str(tmp_path), {"train": "t.txt"}, scheme="bio")
     with pytest.raises(ValueError, match="upos"):
         ConlluCorpus(str(tmp_path), {"train": "t.conllu"}, tag_field="lemma")
+
+
+# --- splits(): the one reading path -------------------------------------------------------------
+
+
+def test_splits_keep_the_corpus_validation_file(corpus_dir, cache):
+    splits = ColumnCorpus(str(corpus_dir), FILES).splits(cache)
+    assert splits["validation"]["tokens"] == [["CRICKET", "-NNP"]]
+    with pytest.raises(ConfigError, match="own validation file"):
+        ColumnCorpus(str(corpus_dir), FILES).splits(cache, val_split="sentences")
+
+
+def test_splits_carve_validation_by_split_seed(tmp_path, cache):
+    (tmp_path / "t.txt").write_text("".join(f"w{i} O\n\n" for i in range(40)), encoding="utf-8")
+    corpus = ColumnCorpus(str(tmp_path), {"train": "t.txt"})
+    first = corpus.splits(cache, val_fraction=0.25, split_seed=0)
+    assert (len(first["train"]), len(first["validation"])) == (30, 10)
+    assert sorted(list(first["train"]["tokens"]) + list(first["validation"]["tokens"])) == sorted(
+        [f"w{i}"] for i in range(40))
+    held = list(first["validation"]["tokens"])
+    assert list(corpus.splits(cache, val_fraction=0.25, split_seed=0)["validation"]["tokens"]) == held
+    assert list(corpus.splits(cache, val_fraction=0.25, split_seed=1)["validation"]["tokens"]) != held
+    for bad in (0.0, 1.0):
+        with pytest.raises(ConfigError, match="val_fraction"):
+            corpus.splits(cache, val_fraction=bad)
+    with pytest.raises(ConfigError, match="val_split"):
+        corpus.splits(cache, val_split="sentences")
+
+
+def test_max_examples_keeps_the_first_sentences_of_each_split(corpus_dir, cache):
+    splits = ColumnCorpus(str(corpus_dir), FILES).splits(cache, max_examples=1)
+    assert splits["train"]["tokens"] == [["EU", "rejects", "German"]]
+    assert [len(splits[s]) for s in ("train", "validation", "test")] == [1, 1, 1]
+    assert len(ColumnCorpus(str(corpus_dir), FILES).splits(cache, max_examples=100)["train"]) == 2
+
+
+def test_corpus_rebuilds_from_its_saved_dict(corpus_dir, tmp_path, cache):
+    for corpus in (ColumnCorpus(str(corpus_dir), FILES, tag_column=2, scheme="iob2", separator=" "),
+                   ConlluCorpus(str(tmp_path), {"train": "t.conllu"}, tag_field="xpos")):
+        saved = corpus.to_dict()
+        options = {k: v for k, v in saved.items() if k != "type"}
+        again = lookup("corpus", saved["type"])(**options)
+        assert type(again) is type(corpus) and again.to_dict() == saved
+    column = ColumnCorpus(str(corpus_dir), FILES, tag_column=2, scheme="iob2")
+    options = {k: v for k, v in column.to_dict().items() if k != "type"}
+    tags = ColumnCorpus(**options).load(cache)["train"]["tags"]
+    assert tags == [["B-NP", "B-VP", "B-NP"], ["B-NP", "I-NP"]]
+
+
+def test_labelled_text_without_rows_names_the_file(tmp_path, cache):
+    from seqtag.data.corpus import LabelledTextCorpus
+
+    (tmp_path / "train.csv").write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError) as info:
+        LabelledTextCorpus(str(tmp_path), {"train": "train.csv"}).load(cache)
+    assert "train.csv" in str(info.value) and info.value.line is None
+    (tmp_path / "train.csv").write_text("text,label\ngood,pos\n\"bad\",\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"train\.csv, line 3: empty label"):
+        LabelledTextCorpus(str(tmp_path), {"train": "train.csv"}).load(cache)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from seqtag.data.datamodule import Vocabularies
-from seqtag.data.vocab import Vocab
 from seqtag.models.crf import LinearChainCRF, allowed_transitions
 from seqtag.models.heads import CRFHead
+from seqtag.vocab import Vocab
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -114,3 +114,53 @@ def test_crf_head_learns_a_tiny_batch():
         optimizer.step()
     assert loss.item() < 0.05
     assert torch.equal(head.decode(features, mask)[mask], tags[mask])
+
+
+def _path_score(crf: LinearChainCRF, emissions: torch.Tensor, path: list[int]) -> torch.Tensor:
+    """The score of one sentence's tag sequence, summed term by term (no padding in sight)."""
+    start, transitions, end = crf._scores()
+    s = start[path[0]] + emissions[0, path[0]] + end[path[-1]]
+    for t in range(1, len(path)):
+        s = s + transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+    return s
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("constrained", [False, True])
+def test_gold_score_and_nll_on_padded_batches_match_brute_force(seed: int, constrained: bool):
+    k = len(TAGS)
+    # in float64: random gold tags cross forbidden transitions (-10000), beyond float32's precision
+    crf = _random_crf(k, seed, allowed_transitions(TAGS, "iob2") if constrained else None).double()
+    # lengths 1 and max in one batch, the longest not first; random tags and large
+    # emissions in the padding, so counting any padded step, a transition into
+    # padding or the end score of the wrong position changes the result
+    lengths = torch.tensor([3, 4, 1, 4, 2])
+    batch, width = len(lengths), 5  # wider than the longest sentence: every row has padding
+    generator = torch.Generator().manual_seed(200 + seed)
+    mask = torch.arange(width)[None, :] < lengths[:, None]
+    emissions = torch.where(
+        mask.unsqueeze(2), torch.randn(batch, width, k, generator=generator, dtype=torch.float64),
+        50.0 * torch.randn(batch, width, k, generator=generator, dtype=torch.float64),
+    )
+    tags = torch.randint(0, k, (batch, width), generator=generator)
+    assert (tags[~mask] != 0).any()  # the padding holds real tag ids, not just 0
+
+    score = crf.score(emissions, tags, mask)
+    nll = crf.nll(emissions, tags, mask)
+    for b, length in enumerate(lengths.tolist()):
+        path = tags[b, :length].tolist()
+        expected = _path_score(crf, emissions[b], path).item()
+        assert score[b].item() == pytest.approx(expected, abs=1e-8), (b, length)
+        log_z, _ = _brute_force(crf, emissions[b], length)
+        assert nll[b].item() == pytest.approx(log_z - expected, abs=1e-8), (b, length)
+        # the same sentence alone, unpadded, scores the same
+        alone = crf.score(emissions[b : b + 1, :length], tags[b : b + 1, :length],
+                          torch.ones(1, length, dtype=torch.bool))
+        assert alone.item() == pytest.approx(expected, abs=1e-8)
+    # the probabilities of all K**length sequences of a sentence add up to one
+    length = 3
+    row = emissions[:1, :length]
+    paths = torch.tensor(list(itertools.product(range(k), repeat=length)))
+    full = torch.ones(len(paths), length, dtype=torch.bool)
+    total = torch.logsumexp(-crf.nll(row.expand(len(paths), -1, -1), paths, full), 0)
+    assert total.item() == pytest.approx(0.0, abs=1e-4)

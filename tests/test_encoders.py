@@ -49,3 +49,16 @@ def test_padding_positions_are_zero_and_twins_hold_no_weights_of_their_own():
     output = encoder(torch.randn(2, 5, 3), torch.tensor([5, 2]))
     assert torch.count_nonzero(output[1, 2:]) == 0
     assert all(name.startswith("rnn.") for name in encoder.state_dict())
+
+
+def test_built_from_its_config_or_its_registered_name_alike():
+    from seqtag.models.base import build
+    from seqtag.registry import name_of
+
+    assert name_of(RNNEncoder) == "rnn"
+    by_target = build({"_target_": "seqtag.models.encoders.RNNEncoder", "cell": "gru", "hidden_size": 4},
+                      input_size=5)
+    by_name = build({"type": "rnn", "cell": "gru", "hidden_size": 4}, input_size=5)
+    for encoder in (by_target, by_name):
+        assert isinstance(encoder, RNNEncoder) and encoder.cell == "gru" and encoder.output_dim == 8
+        assert encoder.rnn.input_size == 5  # the width the model completes the config with

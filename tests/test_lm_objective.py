@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 import torch
 import torch.nn.functional as F
 
-from seqtag.models.embeddings import WordEmbedding
-from seqtag.models.encoders import RNNEncoder
-from seqtag.models.heads import SoftmaxHead
 from seqtag.models.lm_objective import NextWordObjective
 from seqtag.models.tagger import SequenceTagger
-from tests.test_model import BATCH, VOCABS
+from tests.test_model import ADAM, BATCH, EMBEDDING, ENCODER, SOFTMAX, TASK, VOCABS
 
 WORDS = ["<pad>", "<unk>", "the", "a", "cat", "sat", "mat", "rare"]
 
@@ -66,19 +61,21 @@ def test_unidirectional_encoder_predicts_next_words_only():
 
 def _tagger_with_lm(merge: str = "concat"):
     return SequenceTagger(
-        VOCABS,
-        embedding=partial(WordEmbedding, dim=8),
-        encoder=partial(RNNEncoder, hidden_size=6, merge=merge),
-        head=partial(SoftmaxHead),
-        optimizer=partial(torch.optim.Adam, lr=0.01),
-        lm=partial(NextWordObjective, weight=0.5),
+        TASK, VOCABS,
+        embedding=EMBEDDING,
+        encoder={**ENCODER, "merge": merge},
+        head=SOFTMAX,
+        optimizer=ADAM,
+        lm={"_target_": "seqtag.models.lm_objective.NextWordObjective", "weight": 0.5},
     )
 
 
 def test_tagger_trains_the_objective_beside_the_tags_and_predicts_without_it():
     torch.manual_seed(0)
     model = _tagger_with_lm()
-    assert model.lm.vocab_size == len(model.vocabs.words)
+    assert isinstance(model.lm, NextWordObjective) and model.lm.weight == 0.5
+    assert model.lm.vocab_size == len(model.vocabs.words)  # completed with the vocabulary by the model
+    assert model.lm.previous_word is not None  # ... and with the encoder's direction
     with pytest.warns(UserWarning):  # self.log outside a Trainer
         loss = model.training_step(BATCH, 0)
     torch.manual_seed(0)
@@ -89,9 +86,18 @@ def test_tagger_trains_the_objective_beside_the_tags_and_predicts_without_it():
     assert lm_only > 0 and torch.allclose(loss, tags_only + lm_only)
     loss.backward()
     assert model.lm.next_word[0].weight.grad is not None
-    assert model.predict_tags(BATCH).shape == BATCH["tags"].shape
+    assert model.predict_batch(BATCH).shape == BATCH["tags"].shape
 
 
 def test_tagger_refuses_merged_directions():
     with pytest.raises(ValueError, match="merge=concat"):
         _tagger_with_lm(merge="sum")
+
+
+def test_the_objective_is_saved_with_the_model_and_comes_back(tmp_path):
+    model = _tagger_with_lm()
+    assert model.record(with_weights=False)["model"]["lm"] == {"type": "next_word", "weight": 0.5}
+    loaded = SequenceTagger.load(model.save(tmp_path / "model.pt"))
+    assert isinstance(loaded.lm, NextWordObjective) and loaded.lm.weight == 0.5
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name

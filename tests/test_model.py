@@ -1,21 +1,30 @@
-from functools import partial
+"""The tagger's parts, built from part configs, on a hand-made batch."""
+
+from __future__ import annotations
 
 import pytest
 import torch
 
-from seqtag.data.batching import TaggingCollator
-from seqtag.data.casing import casing
-from seqtag.data.datamodule import Vocabularies
+from seqtag.batch import Collator
+from seqtag.casing import casing
 from seqtag.data.vectors import VectorsFile
-from seqtag.data.vocab import Vocab
+from seqtag.errors import ModelLoadError
 from seqtag.models.embeddings import WordEmbedding
 from seqtag.models.encoders import RNNEncoder
 from seqtag.models.heads import SoftmaxHead
 from seqtag.models.tagger import SequenceTagger
+from seqtag.tasks import EntityTagging
+from seqtag.vocab import Vocab, Vocabularies
 
 WORDS = Vocab(["<pad>", "<unk>", "the", "Paris", "EU", "rejects", "."], unk="<unk>")
 TAGS = Vocab(["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG"])
-VOCABS = Vocabularies(WORDS, TAGS, scheme="iob2", task="entity")
+VOCABS = Vocabularies(WORDS, TAGS, scheme="iob2")
+TASK = EntityTagging(train_scheme="iob2")
+# part configs as the yaml files give them (the model builds the parts)
+EMBEDDING = {"_target_": "seqtag.models.embeddings.WordEmbedding", "dim": 8, "dropout": 0.0}
+ENCODER = {"_target_": "seqtag.models.encoders.RNNEncoder", "hidden_size": 6, "dropout": 0.0}
+SOFTMAX = {"_target_": "seqtag.models.heads.SoftmaxHead"}
+ADAM = {"_target_": "torch.optim.Adam", "lr": 0.01}
 
 
 def _batch(sentences: list[list[str]], tags: list[list[str]]) -> dict[str, torch.Tensor]:
@@ -24,7 +33,7 @@ def _batch(sentences: list[list[str]], tags: list[list[str]]) -> dict[str, torch
          "case": torch.tensor([casing(w) for w in s]).numpy()}
         for s, t in zip(sentences, tags, strict=True)
     ]
-    return TaggingCollator(("words", "tags", "case"))(examples)
+    return Collator(("words", "tags", "case"))(examples)
 
 
 BATCH = _batch(
@@ -35,12 +44,37 @@ BATCH = _batch(
 
 def _tagger(cell: str = "lstm", bidirectional: bool = True, **embedding: object) -> SequenceTagger:
     return SequenceTagger(
-        VOCABS,
-        embedding=partial(WordEmbedding, dim=8, dropout=0.0, **embedding),
-        encoder=partial(RNNEncoder, cell=cell, hidden_size=6, bidirectional=bidirectional, dropout=0.0),
-        head=partial(SoftmaxHead),
-        optimizer=partial(torch.optim.Adam, lr=0.01),
+        TASK, VOCABS,
+        embedding={**EMBEDDING, **embedding},
+        encoder={**ENCODER, "cell": cell, "bidirectional": bidirectional},
+        head=SOFTMAX,
+        optimizer=ADAM,
     )
+
+
+def test_parts_are_built_from_their_configs_and_the_configs_kept():
+    model = _tagger("gru", bidirectional=False, casing_dim=2)
+    assert isinstance(model.embedding, WordEmbedding) and model.embedding.output_dim == 10
+    assert isinstance(model.encoder, RNNEncoder) and model.encoder.cell == "gru"
+    assert model.encoder.rnn.input_size == 10  # built with the embedding's width
+    assert isinstance(model.head, SoftmaxHead) and model.head.proj.out_features == len(TAGS)
+    assert model.lm is None and set(model.part_configs) == {"embedding", "encoder", "head"}
+    assert model.part_configs["encoder"]["cell"] == "gru"
+    # the saved form names parts by registered name, and the same configs build the same model
+    record = model.record(with_weights=False)
+    assert record["model"]["type"] == "tagger"
+    assert record["model"]["encoder"] == {"type": "rnn", "hidden_size": 6, "dropout": 0.0, "cell": "gru",
+                                          "bidirectional": False}
+    twin = SequenceTagger(TASK, VOCABS, **{k: v for k, v in record["model"].items() if k != "type"})
+    assert {k: v.shape for k, v in twin.state_dict().items()} == {k: v.shape for k, v in
+                                                                  model.state_dict().items()}
+
+
+def test_a_model_without_an_optimizer_config_predicts_but_does_not_train():
+    model = SequenceTagger(TASK, VOCABS, embedding=EMBEDDING, encoder=ENCODER, head=SOFTMAX)
+    assert model.eval().predict_batch(BATCH).shape == BATCH["tags"].shape
+    with pytest.raises(ModelLoadError, match="without an optimizer config"):
+        model.configure_optimizers()
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -91,7 +125,7 @@ def test_decode_zeroes_padding_and_training_fits_a_tiny_batch():
         optimizer.step()
     model.eval()
     with torch.no_grad():
-        predicted = model.predict_tags(BATCH)
+        predicted = model.predict_batch(BATCH)
     assert torch.equal(predicted[BATCH["mask"]], BATCH["tags"][BATCH["mask"]])
     assert (predicted[~BATCH["mask"]] == 0).all()
 

@@ -3,7 +3,7 @@ on an inline corpus (no embeddings package, no real data)."""
 
 from __future__ import annotations
 
-import json
+import copy
 import subprocess
 import sys
 
@@ -11,11 +11,13 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 import seqtag
-from seqtag import saved_model
-from seqtag.data.errors import ModelLoadError
+from seqtag.errors import ModelLoadError
+from seqtag.models import SequenceClassifier, SequenceTagger
 from seqtag.predictor import Predictor
+from seqtag.tasks import EntityTagging, Sentence
 from seqtag.tokenize import tokenize
 from tests.conftest import CONFIG_DIR
 
@@ -60,7 +62,7 @@ def trained(tmp_path_factory):
     for name in ("train.txt", "dev.txt", "test.txt"):
         (root / name).write_text(TRAIN)
     overrides = [
-        "data=column", f"data.corpus.root={root}", "data.train_scheme=iobes", "data.batch_size=2",
+        "data=column", f"data.corpus.root={root}", "data.task.train_scheme=iobes", "data.batch_size=2",
         f"data.cache_dir={root / 'cache'}", "model/embedding=random", "model.embedding.dim=16",
         "model.embedding.dropout=0", "model/head=crf", "model.encoder.hidden_size=16",
         "model.encoder.dropout=0", "paths.output_dir=/tmp/unused",
@@ -70,20 +72,23 @@ def trained(tmp_path_factory):
     torch.manual_seed(0)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
-    model = instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
-    model.model_config = saved_model.model_config(cfg, model)
-    model.run_config = {"data": {"corpus": {"root": str(root)}}}
+    model = instantiate(OmegaConf.to_container(cfg.model, resolve=True), _partial_=True)(
+        task=datamodule.task, vocabs=datamodule.vocabs, source=datamodule.source())
     _train_in_process(model, datamodule)
-    path = saved_model.save(model, tmp_path_factory.mktemp("model") / "model.pt")
+    path = model.save(tmp_path_factory.mktemp("model") / "model.pt")
     return model, path
 
 
 def test_saved_model_predicts_like_the_model_it_came_from(trained):
     model, path = trained
     loaded = seqtag.load(path)
-    assert loaded.labels == list(model.vocabs.tags.itos) and loaded.task == "entity"
+    assert loaded.labels == list(model.vocabs.tags.itos)
+    assert isinstance(loaded.task, EntityTagging) and loaded.task.to_dict() == model.task.to_dict()
+    assert loaded.task.scheme == loaded.vocabs.scheme == "iobes"
+    assert isinstance(loaded.model, SequenceTagger) and not loaded.model.training
     text = "Peter Blackburn visited Paris ."
     prediction = loaded.predict(text)
+    assert isinstance(prediction, Sentence) and prediction.text == text
     assert prediction.tokens == ["Peter", "Blackburn", "visited", "Paris", "."]
     assert prediction.tags == ["B-PER", "I-PER", "O", "B-LOC", "O"]  # IOB2, though it learned IOBES
     assert [(e.text, e.type, e.start, e.end) for e in prediction.entities] == [
@@ -91,13 +96,26 @@ def test_saved_model_predicts_like_the_model_it_came_from(trained):
     first = prediction.entities[0]
     assert text[first.start_char : first.end_char] == "Peter Blackburn"
     assert Predictor(model).predict(text).tags == prediction.tags
+    for name, value in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[name], value), name
+    # the class method on the model class itself, and a class the file does not hold
+    assert isinstance(SequenceTagger.load(path), SequenceTagger)
+    with pytest.raises(ModelLoadError, match="a SequenceTagger, not a SequenceClassifier"):
+        SequenceClassifier.load(path)
 
 
 def test_the_file_holds_only_tensors_and_plain_values(trained):
     _, path = trained
     record = torch.load(path, weights_only=True)  # would raise on any pickled class
-    assert record["format"] == "seqtag-model" and record["vocabs"]["scheme"] == "iobes"
-    assert "B-PER" in record["vocabs"]["tags"] and "Blackburn" in record["vocabs"]["words"]
+    assert record["format"] == "seqtag-model" and record["format_version"] == 2
+    assert record["vocabs"]["scheme"] == "iobes"
+    assert "S-PER" in record["vocabs"]["tags"] and "Blackburn" in record["vocabs"]["words"]
+    assert record["task"] == {"type": "entity", "train_scheme": "iobes", "lowercase": False,
+                              "digits_to_zero": False, "max_word_length": 20, "context_tokens": 0,
+                              "metric": "f1"}
+    assert record["model"]["type"] == "tagger" and record["model"]["head"]["type"] == "crf"
+    assert record["source"]["corpus"]["type"] == "column"
+    assert "optimizer" not in record["model"]  # what training needs is not what a saved model holds
 
 
 def test_loads_and_predicts_without_the_embeddings_package(trained, tmp_path):
@@ -130,13 +148,21 @@ def test_inputs_of_every_shape_and_awkward_text(trained):
 def test_document_mode_reads_sentences_together_and_keeps_them_apart(trained):
     model, path = trained
     tagger = seqtag.load(path)
-    tagger.context_tokens = 8
+    tagger.task.context_tokens = 8  # as a model trained with data.task.context_tokens=8 reads
     sentences = [["Anna", "left", "Berlin", "."], ["Peter", "visited", "Paris", "."], ["The", "EU"]]
-    joined = tagger.tag(sentences, docs=[0, 0, 0])
-    assert [len(t) for t in joined] == [4, 4, 2]
+    items = tagger.task.read_inputs(sentences, tagger.vocabs)
+    examples, groups = tagger.task.batchable(tagger.vocabs, items, [0, 0, 0])
+    assert groups == [[0, 1], [2]]  # neighbours of one document, up to 8 tokens
+    assert examples[0]["starts"].tolist() == [1, 0, 0, 0, 1, 0, 0, 0]
+    joined = tagger.predict(sentences, docs=[0, 0, 0])
+    assert [len(p.tags) for p in joined] == [4, 4, 2]
+    assert [p.tokens for p in joined] == sentences
+    assert [p.tags for p in tagger.predict(sentences, document=True)] == [p.tags for p in joined]
+    # each in a document of its own: the same as no documents at all
+    assert tagger.task.batchable(tagger.vocabs, items, [0, 1, 2])[1] == [[0], [1], [2]]
     apart = tagger.predict(sentences)
-    assert [p.tags for p in apart] == [
-        tagger.tag([s], docs=[0])[0] for s in sentences]
+    assert [p.tags for p in apart] == [p.tags for p in tagger.predict(sentences, docs=[0, 1, 2])]
+    assert [p.tags for p in apart] == [tagger.predict([s], docs=[0])[0].tags for s in sentences]
 
 
 def test_bad_paths_and_files_give_clear_errors(trained, tmp_path):
@@ -168,11 +194,21 @@ def test_models_from_other_versions_fail_clearly(trained, tmp_path):
     with pytest.raises(ModelLoadError, match="weights do not fit"):
         seqtag.load(renamed)
     unknown_part = tmp_path / "unknown_part.pt"
-    config = json.loads(json.dumps(record["model_config"]))
-    config["encoder"]["_target_"] = "seqtag.models.encoders.NoSuchEncoder"
-    torch.save({**record, "model_config": config}, unknown_part)
-    with pytest.raises(ModelLoadError, match="cannot rebuild the model"):
+    model = copy.deepcopy(record["model"])
+    model["encoder"]["type"] = "no_such_encoder"
+    torch.save({**record, "model": model}, unknown_part)
+    with pytest.raises(ModelLoadError, match="no part named 'no_such_encoder'.*known: .*rnn"):
         seqtag.load(unknown_part)
+    bad_option = tmp_path / "bad_option.pt"
+    model = copy.deepcopy(record["model"])
+    model["encoder"]["no_such_option"] = 1
+    torch.save({**record, "model": model}, bad_option)
+    with pytest.raises(ModelLoadError, match="cannot rebuild the model"):
+        seqtag.load(bad_option)
+    unknown_task = tmp_path / "unknown_task.pt"
+    torch.save({**record, "task": {**record["task"], "type": "no_such_task"}}, unknown_task)
+    with pytest.raises(ModelLoadError, match="no task named 'no_such_task'"):
+        seqtag.load(unknown_task)
 
 
 def test_tokenizer_offsets_point_into_the_input():

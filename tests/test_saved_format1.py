@@ -21,8 +21,13 @@ def expected() -> dict:
 
 def test_format1_tagger_predicts_the_same_tags(expected: dict) -> None:
     tagger = seqtag.load(FIXTURES / "tagger_format1.pt")
-    assert tagger.tag(expected["tokens"], expected["docs"]) == expected["tags_in_documents"]
-    assert tagger.tag(expected["tokens"]) == expected["tags_alone"]
+    in_documents = tagger.predict(expected["tokens"], docs=expected["docs"])
+    assert [s.tags for s in in_documents] == expected["tags_in_documents"]
+    assert [s.tags for s in tagger.predict(expected["tokens"])] == expected["tags_alone"]
+    # the model reads document context (format 1 kept it beside the weights): it must come back,
+    # else both lists above would be the sentence-alone tags
+    assert tagger.task.context_tokens == 40
+    assert expected["tags_in_documents"] != expected["tags_alone"]
     assert [p.to_dict() for p in tagger.predict(expected["texts"])] == expected["text_predictions"]
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from seqtag.data.schemes import (
+from seqtag.schemes import (
     UnknownSchemeError,
     check_scheme,
     convert,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from seqtag import saved_model
 from tests.test_after_training import run
 from tests.test_train_e2e import run_train
 
@@ -14,7 +15,7 @@ from tests.test_train_e2e import run_train
 @pytest.fixture(scope="module")
 def sst2_run(data_dir: Path, hf_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sst2")
-    result = run_train("data=sst2", "model=classifier", "data.max_documents=5000", "trainer.max_epochs=3",
+    result = run_train("data=sst2", "model=classifier", "data.max_examples=5000", "trainer.max_epochs=3",
                        "model.encoder.hidden_size=32", f"hydra.run.dir={out}",
                        data_dir=data_dir, cache=hf_cache)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -41,14 +42,19 @@ def test_sst2_model_classifies_raw_text(sst2_run: Path):
 
 def test_imdb_table_sweep_writes_its_summary(data_dir: Path, hf_cache: Path, tmp_path: Path):
     sweep = tmp_path / "sweep"
-    result = run_train("-m", "experiment=imdb_seeds", "+imdb_row=birnn1,lstm50", "data.max_documents=200",
-                       "trainer.max_epochs=1", f"hydra.sweep.dir={sweep}", data_dir=data_dir, cache=hf_cache)
+    # the table's rows are encoder options (conf/model/encoder/imdb_row/)
+    result = run_train("-m", "experiment=imdb_seeds", "model/encoder=imdb_row/birnn1,imdb_row/lstm50",
+                       "data.max_examples=200", "trainer.max_epochs=1", f"hydra.sweep.dir={sweep}",
+                       data_dir=data_dir, cache=hf_cache)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (sweep / "summary.md").read_text()
-    assert "| 0 | birnn1 |" in table and "| 1 | lstm50 |" in table
+    assert "| 0 | imdb_row/birnn1 |" in table and "| 1 | imdb_row/lstm50 |" in table
     assert (sweep / "summary.png").stat().st_size > 1000
     header = (sweep / "summary.csv").read_text().splitlines()[0].split(",")
-    assert header[:2] == ["job", "imdb_row"] and "val/acc" in header and "train/acc" in header
+    assert header[:2] == ["job", "model/encoder"] and "val/acc" in header and "train/acc" in header
+    for job, row in enumerate([("rnn", True, 1), ("lstm", False, 50)]):  # each job trained its row's encoder
+        encoder = saved_model.read(sweep / str(job))["model"]["encoder"]
+        assert (encoder["cell"], encoder["bidirectional"], encoder["hidden_size"]) == row
 
 
 def test_eval_scores_a_classifier_like_its_test_run(sst2_run: Path, data_dir: Path, tmp_path: Path):
@@ -70,7 +76,7 @@ def test_a_run_can_start_from_another_tasks_model(sst2_run: Path, data_dir: Path
                                                   tmp_path: Path):
     # SST-2 labels are "0"/"1", IMDB's "neg"/"pos": words and encoder carry over, the head does not
     out = tmp_path / "imdb"
-    result = run_train("data=imdb", "model=classifier", "data.max_documents=200", "trainer.max_epochs=1",
+    result = run_train("data=imdb", "model=classifier", "data.max_examples=200", "trainer.max_epochs=1",
                        "model.encoder.hidden_size=32", f"init_from={sst2_run}", f"hydra.run.dir={out}",
                        data_dir=data_dir, cache=hf_cache)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -68,7 +69,7 @@ def _hparams(event_dir: Path) -> tuple[set[str], set[str]]:
 def test_ner_run_writes_every_artifact(data_dir: Path, hf_cache: Path, tmp_path: Path):
     run_dir = tmp_path / "run"
     result = run_train(
-        "data.max_sentences=1500", "trainer.max_epochs=3", f"hydra.run.dir={run_dir}",
+        "data.max_examples=1500", "trainer.max_epochs=3", f"hydra.run.dir={run_dir}",
         data_dir=data_dir, cache=hf_cache,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -101,21 +102,23 @@ def test_ner_run_writes_every_artifact(data_dir: Path, hf_cache: Path, tmp_path:
 def test_pos_run_reports_accuracy(data_dir: Path, hf_cache: Path, tmp_path: Path):
     run_dir = tmp_path / "pos"
     result = run_train(
-        "experiment=ud_ewt_pos", "data.max_sentences=800", "trainer.max_epochs=2",
+        "experiment=ud_ewt_pos", "data.max_examples=800", "trainer.max_epochs=2",
         f"hydra.run.dir={run_dir}", data_dir=data_dir, cache=hf_cache,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert 0.5 < metrics["val/acc"] <= 1.0 and 0.5 < metrics["test/acc"] <= 1.0
     assert "val/f1" not in metrics
-    assert "token accuracy" in (run_dir / "test_report.txt").read_text()
+    report = (run_dir / "test_report.txt").read_text()
+    accuracy = re.search(r"^accuracy: (\d\.\d{4}) \(\d+ / \d+ tokens\)$", report, re.MULTILINE)
+    assert accuracy and float(accuracy.group(1)) == pytest.approx(metrics["test/acc"], abs=5e-5)
 
 
 @pytest.mark.slow
 def test_multirun_sweep_writes_one_run_per_value(data_dir: Path, hf_cache: Path, tmp_path: Path):
     sweep_dir = tmp_path / "sweep"
     result = run_train(
-        "-m", "model.encoder.num_layers=1,2", "data.max_sentences=200", "trainer.max_epochs=1",
+        "-m", "model.encoder.num_layers=1,2", "data.max_examples=200", "trainer.max_epochs=1",
         f"hydra.sweep.dir={sweep_dir}", data_dir=data_dir, cache=hf_cache,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -161,7 +164,7 @@ def _final_metrics(run_dir: Path) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if not k.startswith("perf/")}
 
 
-SMALL_RUN = ("data.max_sentences=400", "callbacks.early_stopping=null", "trainer.max_epochs=4",
+SMALL_RUN = ("data.max_examples=400", "callbacks.early_stopping=null", "trainer.max_epochs=4",
              "model.encoder.hidden_size=48", "model.optimizer.lr=0.01", "seed=7")
 
 
@@ -248,7 +251,7 @@ def test_missing_embeddings_give_one_clear_message(overrides, expected, hf_cache
 
 def test_debug_fast_dev_run_connects_everything(data_dir: Path, hf_cache: Path, tmp_path: Path):
     run_dir = tmp_path / "fdr"
-    result = run_train("debug=fdr", "data.max_sentences=200", f"hydra.run.dir={run_dir}",
+    result = run_train("debug=fdr", "data.max_examples=200", f"hydra.run.dir={run_dir}",
                        data_dir=data_dir, cache=hf_cache)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -263,7 +266,7 @@ def test_ddp_on_two_cpu_processes_scores_every_sentence_once(data_dir: Path, hf_
 
     run_dir = tmp_path / "ddp"
     result = run_train(
-        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.max_sentences=301",
+        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.max_examples=301",
         "trainer.max_epochs=1", f"hydra.run.dir={run_dir}", data_dir=data_dir, cache=hf_cache,
     )
     assert result.returncode == 0, result.stderr[-3000:]

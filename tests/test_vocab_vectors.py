@@ -1,17 +1,28 @@
-"""Vocabularies, word normalisation, casing features and pretrained vectors (package and files)."""
+"""Vocabularies (and their saved form), word normalisation, casing features and pretrained
+vectors (package and files)."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from seqtag.data.casing import CASES, casing
-from seqtag.data.errors import EmbeddingsNotFoundError, SeqtagDataError
+from seqtag.casing import CASES, casing
 from seqtag.data.vectors import GloVePackage, VectorsFile
-from seqtag.data.vocab import PAD, UNK, Vocab, normalize
+from seqtag.errors import (
+    ConfigError,
+    CorpusFormatError,
+    DataError,
+    DataNotFoundError,
+    EmbeddingsNotFoundError,
+    ModelLoadError,
+    SeqtagError,
+)
+from seqtag.tasks import EntityTagging
+from seqtag.vocab import PAD, UNK, Vocab, Vocabularies, normalize
 
 # --- normalize ----------------------------------------------------------------------------------
 
@@ -86,6 +97,71 @@ def test_vocab_validation():
     with pytest.raises(ValueError, match="unknown"):
         Vocab(["a", "b"], unk=UNK)
     assert Vocab(["a", UNK], unk=UNK).index("zzz") == 1
+
+
+# --- Vocabularies ---------------------------------------------------------------------------------
+
+
+def _vocabularies(lowercase: bool, digits_to_zero: bool, max_word_length: int = 3) -> Vocabularies:
+    keys = [normalize(w, lowercase, digits_to_zero) for w in ("Paris", "PARIS", "1999", "2000", "in")]
+    return Vocabularies(
+        Vocab.for_words(Counter(keys)), Vocab(["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]), "iobes",
+        lowercase, digits_to_zero, Vocab.for_words(Counter("Parisn19920")), max_word_length)
+
+
+def test_word_keys_and_indices():
+    vocabs = _vocabularies(lowercase=True, digits_to_zero=True)
+    assert vocabs.word_key("PaRis-1984") == "paris-0000"
+    assert vocabs.word_indices(["Paris", "PARIS", "paris"]) == [vocabs.words.index("paris")] * 3
+    assert vocabs.word_indices(["1999", "2000"]) == [vocabs.words.index("0000")] * 2
+    assert vocabs.word_indices(["London"]) == [vocabs.words.index(UNK)]
+    # characters: the first max_word_length, unknown ones as <unk>
+    assert vocabs.char_indices("Paris") == vocabs.chars.indices(["P", "a", "r"])
+    assert vocabs.char_indices("xy") == [vocabs.chars.index(UNK)] * 2
+    assert Vocabularies(Vocab([PAD, UNK], unk=UNK), Vocab(["O"])).char_indices("Paris") == []
+    cased = _vocabularies(lowercase=False, digits_to_zero=False)
+    assert len(set(cased.word_indices(["Paris", "PARIS", "1999", "2000"]))) == 4
+
+
+@pytest.mark.parametrize(("lowercase", "digits_to_zero"), [(True, True), (True, False), (False, True),
+                                                          (False, False)])
+def test_vocabularies_round_trip_keeps_every_setting(lowercase, digits_to_zero):
+    vocabs = _vocabularies(lowercase, digits_to_zero)
+    saved = vocabs.to_dict()
+    assert json.loads(json.dumps(saved)) == saved  # plain values only: no classes to unpickle
+    again = Vocabularies.from_dict(json.loads(json.dumps(saved)))
+    assert again == vocabs
+    assert (again.scheme, again.lowercase, again.digits_to_zero, again.max_word_length) == (
+        "iobes", lowercase, digits_to_zero, 3)
+    assert again.chars.itos == vocabs.chars.itos and again.chars.unk == UNK
+    assert again.words.unk == UNK and again.tags.unk is None
+    # a tagger encodes exactly as before: words keyed the same, characters cut the same
+    task = EntityTagging(train_scheme="iobes")
+    tokens = ["Paris", "PARIS", "1999", "2000", "in", "London"]
+    before, after = task.encode(vocabs, tokens), task.encode(again, tokens)
+    assert before.keys() == after.keys()
+    for column in before:
+        np.testing.assert_array_equal(before[column], after[column], err_msg=column)
+    assert after["chars"].shape == (6, 3)
+    words = after["words"].tolist()
+    unk = again.words.index(UNK)
+    assert (words[0] == words[1]) == lowercase and (words[2] == words[3]) == digits_to_zero
+    assert unk not in words[:5] and words[5] == unk
+    # scores read the model's IOBES tags as IOB2 after the round trip too
+    assert task.label_strings(again, [1, 3, 4]) == ["B-LOC", "I-LOC", "B-LOC"]
+
+
+def test_vocabularies_round_trip_without_characters():
+    vocabs = Vocabularies(Vocab([PAD, UNK, "good"], unk=UNK), Vocab(["neg", "pos"]))
+    again = Vocabularies.from_dict(vocabs.to_dict())
+    assert again == vocabs and again.chars is None and again.scheme == "none"
+
+
+def test_error_kinds():
+    assert issubclass(CorpusFormatError, DataError) and issubclass(DataNotFoundError, DataError)
+    assert issubclass(EmbeddingsNotFoundError, DataError) and issubclass(DataError, SeqtagError)
+    assert issubclass(ConfigError, SeqtagError) and issubclass(ConfigError, ValueError)
+    assert issubclass(ModelLoadError, SeqtagError) and not issubclass(ModelLoadError, DataError)
 
 
 # --- casing -------------------------------------------------------------------------------------
@@ -170,7 +246,7 @@ def test_missing_package_says_how_to_install():
     message = str(info.value)
     assert "no_such_pkg_xyz" in message
     assert "pip install no-such-pkg-xyz" in message
-    assert isinstance(info.value, SeqtagDataError)
+    assert isinstance(info.value, DataError)
     # not cached as a success: asking again fails again
     with pytest.raises(EmbeddingsNotFoundError):
         vectors.lookup("the")
@@ -287,10 +363,6 @@ def test_missing_vectors_file(tmp_path):
 
 
 def test_corpus_format_error_survives_pickling():
-    import pickle
-
-    from seqtag.data.errors import CorpusFormatError
-
     err = pickle.loads(pickle.dumps(CorpusFormatError("/x/train.txt", 7, "bad tag")))
     assert str(err) == "/x/train.txt, line 7: bad tag" and err.line == 7
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
-from seqtag import saved_model
-from seqtag.data.errors import ModelLoadError
+from seqtag.errors import ModelLoadError
 from seqtag.warm_start import warm_start
 from tests.conftest import CONFIG_DIR
 
@@ -56,9 +56,8 @@ def _model(tmp_path, text: str, name: str, hidden: int = 8, dim: int = 6):
         cfg = compose("train", overrides=overrides)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
-    model = instantiate(cfg.model, _partial_=True)(vocabs=datamodule.vocabs)
-    model.model_config = saved_model.model_config(cfg, model)
-    return model
+    return instantiate(OmegaConf.to_container(cfg.model, resolve=True), _partial_=True)(
+        task=datamodule.task, vocabs=datamodule.vocabs)
 
 
 def _row(model, word: str) -> torch.Tensor:
@@ -69,7 +68,7 @@ def _row(model, word: str) -> torch.Tensor:
 def source(tmp_path):
     torch.manual_seed(1)
     model = _model(tmp_path, SOURCE, "source")
-    return model, saved_model.save(model, tmp_path / "source.pt")
+    return model, model.save(tmp_path / "source.pt")
 
 
 def test_words_are_matched_by_spelling_and_the_encoder_is_copied(tmp_path, source):

@@ -1,4 +1,5 @@
-"""``seqtag-vectors``: word2vec from a corpus' training documents only, readable by seqtag-train."""
+"""``seqtag-vectors``: word2vec from any corpus' training split only (DataModule.training_tokens()),
+readable by seqtag-train."""
 
 from __future__ import annotations
 
@@ -61,10 +62,54 @@ def test_vectors_come_from_training_documents_only(tmp_path: Path):
     assert sum(_word(i) in vectors for i in range(40)) == 30
 
 
-def test_tagging_corpus_is_refused_with_one_clear_line(tmp_path: Path):
+CONLL = {  # word POS chunk NER, as data=conll2003 reads them
+    "train.txt": ("-DOCSTART- -X- -X- O\n\n"
+                  + "".join(f"EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n{_word(i)} NN I-NP O\n.  . O O\n\n"
+                            for i in range(20))),
+    "valid.txt": "Validonlyword NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n",
+    "test.txt": "Testonlyword NNP B-NP B-LOC\nrejects VBZ B-VP O\n\n",
+}
+
+
+def _conll(root: Path) -> None:
+    root.mkdir(parents=True)
+    for name, text in CONLL.items():
+        (root / name).write_text(text, encoding="utf-8")
+
+
+def test_training_tokens_of_a_tagging_corpus_are_its_training_sentences(tmp_path: Path):
+    from seqtag.data.corpus import ColumnCorpus
+    from seqtag.data.datamodule import DataModule
+    from seqtag.tasks import EntityTagging
+
+    _conll(tmp_path / "conll")
+    files = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
+    corpus = ColumnCorpus(str(tmp_path / "conll"), files, tag_column=3)
+    tokens = DataModule(EntityTagging(), corpus, cache_dir=str(tmp_path / "cache")).training_tokens()
+    assert tokens == [["EU", "rejects", _word(i), "."] for i in range(20)]
+    # without a validation file, the held-out sentences (as seqtag-train carves them) are not read
+    del files["validation"]
+    dm = DataModule(EntityTagging(), ColumnCorpus(str(tmp_path / "conll"), files, tag_column=3),
+                    cache_dir=str(tmp_path / "cache"), val_fraction=0.25)
+    tokens = dm.training_tokens()
+    assert len(tokens) == 15
+    dm.setup()
+    assert [dm.vocabs.word_indices(t) for t in tokens] == [ex["words"].tolist() for ex in dm.splits["train"]]
+
+
+def test_vectors_of_a_tagging_corpus_come_from_its_training_sentences(tmp_path: Path):
     pytest.importorskip("gensim")
-    (tmp_path / "data").mkdir()
-    result = _vectors(tmp_path, "data=conll2003", f"hydra.run.dir={tmp_path / 'run'}")
-    assert result.returncode != 0
-    assert "seqtag-vectors reads document corpora" in result.stderr
+    _conll(tmp_path / "data" / "conll2003")
+    output = tmp_path / "w2v.txt"
+    result = _vectors(tmp_path, "data=conll2003", f"output={output}", "word2vec.vector_size=8",
+                      "word2vec.min_count=1", "word2vec.workers=1", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
+    vectors = VectorsFile(str(output), lowercase=False, digits_to_zero=False)
+    assert vectors.dim == 8
+    # the training sentences' tokens as they are (a tagger keeps case), every one of them
+    assert all(w in vectors for w in ("EU", "rejects", "."))
+    assert sum(_word(i) in vectors for i in range(20)) == 20
+    # never the words of the validation or test files, nor the tags
+    assert "Validonlyword" not in vectors and "Testonlyword" not in vectors
+    assert "B-ORG" not in vectors and "NNP" not in vectors

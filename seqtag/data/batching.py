@@ -1,4 +1,4 @@
-"""Length-bucketed batches and the collate step that pads them into tensors."""
+"""Length-bucketed batches (padding them into tensors is :mod:`seqtag.batch`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Sampler
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -19,6 +19,14 @@ class BucketBatchSampler(Sampler[list[int]]):
     see the same batches. Under ``torch.distributed`` each rank takes every
     world-size-th batch (in training, an equal number of them), so Lightning
     must not add its own sampler (``use_distributed_sampler: false``).
+
+    Evaluation scores every sentence exactly once, on some rank. When there are
+    fewer batches than ranks (a small validation split, a large
+    ``eval_batch_size``), the sentences are cut into one smaller batch per rank
+    instead, so no rank is left without a batch: Lightning refuses a loader that
+    is empty on one rank only (and, when allowed, skips that rank's evaluation
+    epoch, so the others hang in the metrics' cross-rank gather). A split with
+    fewer sentences than ranks is an error.
     """
 
     def __init__(
@@ -49,10 +57,25 @@ class BucketBatchSampler(Sampler[list[int]]):
             return dist.get_rank(), dist.get_world_size()
         return 0, 1
 
-    def _all_batches(self) -> list[np.ndarray]:
+    def _num_eval_batches(self, world: int) -> int:
+        n = len(self.lengths)
+        if 0 < n < world:
+            # A rank without a batch skips the whole evaluation loop, epoch-end hooks included,
+            # while the others wait in the metrics' gather: fail the same way on every rank instead.
+            raise ValueError(
+                f"{n} evaluation sentence(s) cannot be shared by {world} DDP processes: each needs at "
+                "least one (use fewer devices, or more sentences in the validation/test split)"
+            )
+        return max(-(-n // self.batch_size), min(n, world))
+
+    def _all_batches(self, world: int = 1) -> list[np.ndarray]:
         n = len(self.lengths)
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
+            count = self._num_eval_batches(world)
+            if count > -(-n // self.batch_size):
+                # fewer batches than ranks: one (smaller) batch per rank, sizes differing by at most one
+                return np.array_split(order, count)
             return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(n)
@@ -65,8 +88,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self._all_batches()
         rank, world = self._replicas()
+        batches = self._all_batches(world)
         if world > 1:
             # training: equal step counts on every rank, or DDP waits forever on
             # a gradient sync; evaluation: every sentence scored exactly once.
@@ -76,68 +99,11 @@ class BucketBatchSampler(Sampler[list[int]]):
             yield batch.tolist()
 
     def __len__(self) -> int:
-        # pools hold a whole number of batches, so shuffling never adds a partial batch
-        n = -(-len(self.lengths) // self.batch_size)
         rank, world = self._replicas()
         if self.shuffle:
-            return n // world
-        return len(range(rank, n, world))
-
-
-def pad(sequences: Sequence[np.ndarray], value: int = 0) -> torch.Tensor:
-    lengths = [len(s) for s in sequences]
-    out = np.full((len(sequences), max(lengths)), value, dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        out[row, : len(seq)] = seq
-    return torch.from_numpy(out)
-
-
-def pad_chars(words: Sequence[Sequence[int]]) -> np.ndarray:
-    """One sentence's character indices as a (words, longest word) array, 0-padded."""
-    out = np.zeros((len(words), max(1, max(len(w) for w in words))), dtype=np.int64)
-    for row, word in enumerate(words):
-        out[row, : len(word)] = word
-    return out
-
-
-def pad_2d(arrays: Sequence[np.ndarray]) -> torch.Tensor:
-    """(B, T, W) from per-sentence (T_i, W_i) arrays."""
-    out = np.zeros((len(arrays), max(a.shape[0] for a in arrays), max(a.shape[1] for a in arrays)),
-                   dtype=np.int64)
-    for row, array in enumerate(arrays):
-        out[row, : array.shape[0], : array.shape[1]] = array
-    return torch.from_numpy(out)
-
-
-class TaggingCollator:
-    """Pad a list of examples into a batch dict.
-
-    Keys: one per column, (B, T) or, for 2-D columns such as ``chars``, (B, T, W), or
-    (B,) for scalar columns such as a document's ``label``;
-    ``mask`` (B, T, True on real tokens) and ``lengths`` (B,), which stays on the
-    CPU as ``pack_padded_sequence`` wants.
-    """
-
-    def __init__(self, columns: Sequence[str] = ("words", "tags"), width: int | None = None) -> None:
-        self.columns = tuple(columns)
-        self.width = width  # pad every batch to this many positions (None: to its longest example)
-
-    def __call__(self, examples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
-        padders = {0: lambda values: torch.as_tensor(np.asarray(values, dtype=np.int64)), 1: pad, 2: pad_2d}
-        batch = {
-            name: padders[np.ndim(examples[0][name])]([ex[name] for ex in examples])
-            for name in self.columns
-        }
-        lengths = torch.tensor([len(ex[self.columns[0]]) for ex in examples], dtype=torch.int64)
-        if self.width is not None:
-            for name in self.columns:
-                tensor = batch[name]
-                if tensor.dim() >= 2 and tensor.size(1) < self.width:
-                    grow = [0, 0] * (tensor.dim() - 2) + [0, self.width - tensor.size(1)]
-                    batch[name] = torch.nn.functional.pad(tensor, grow)
-        batch["lengths"] = lengths
-        batch["mask"] = torch.arange(batch[self.columns[0]].size(1))[None, :] < lengths[:, None]
-        return batch
+            # pools hold a whole number of batches, so shuffling never adds a partial batch
+            return -(-len(self.lengths) // self.batch_size) // world
+        return len(range(rank, self._num_eval_batches(world), world))
 
 
 def batch_size(batch: dict[str, torch.Tensor]) -> int:
@@ -146,19 +112,3 @@ def batch_size(batch: dict[str, torch.Tensor]) -> int:
 
 def num_tokens(batch: dict[str, torch.Tensor]) -> int:
     return int(batch["lengths"].sum())
-
-
-class SplitLoaders:
-    """The three Lightning loader hooks of a data module that has ``_loader(split, train)``."""
-
-    def _loader(self, split: str, train: bool) -> DataLoader:
-        raise NotImplementedError
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)

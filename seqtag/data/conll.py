@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from seqtag.data.errors import CorpusFormatError
+from seqtag.errors import CorpusFormatError
 
 Sentence = dict[str, list[str] | int]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqtag.data.errors import EmbeddingsNotFoundError
-from seqtag.data.vocab import normalize
+from seqtag.errors import EmbeddingsNotFoundError
+from seqtag.vocab import normalize
 
 log = logging.getLogger(__name__)
 _CACHE: dict[tuple, tuple[dict[str, int], np.ndarray]] = {}

@@ -9,7 +9,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from seqtag.registry import register
 
+
+@register("part", "char_cnn")
 class CharCNN(nn.Module):
     """Character embeddings -> dropout -> 1-D convolution -> max over the word's characters."""
 
@@ -33,6 +36,7 @@ class CharCNN(nn.Module):
         return pooled.reshape(batch, words, -1)
 
 
+@register("part", "char_lstm")
 class CharLSTM(nn.Module):
     """Character embeddings -> BiLSTM; the word vector joins both directions' final states."""
 

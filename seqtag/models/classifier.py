@@ -3,45 +3,37 @@ embedding and encoder, with a pooling head instead of a token head."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
 from torch import nn
 
-from seqtag.data.datamodule import Vocabularies
-from seqtag.metrics import ClassificationScores
-from seqtag.models.base import SeqtagModule
+from seqtag.models.base import PartConfig, SeqtagModule
+from seqtag.registry import register
+from seqtag.tasks import Task
+from seqtag.tasks.scoring import SequenceScores
+from seqtag.vocab import Vocabularies
 
 
+@register("model", "classifier")
 class SequenceClassifier(SeqtagModule):
-    """One label per document. ``positive`` names the label whose F1 is reported."""
-
-    metric_name = "acc"
+    """One label per document, from the pooled encoder states."""
 
     def __init__(
-        self,
-        vocabs: Vocabularies,
-        embedding: Callable[..., nn.Module],
-        encoder: Callable[..., nn.Module],
-        head: Callable[..., nn.Module],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        scheduler: Callable[..., Any] | None = None,
-        scheduler_interval: str = "epoch",
-        positive: str | None = None,
+        self, task: Task, vocabs: Vocabularies, embedding: PartConfig, encoder: PartConfig, head: PartConfig,
+        optimizer: PartConfig | None = None, scheduler: PartConfig | None = None,
+        scheduler_interval: str = "epoch", source: dict | None = None, run_config: dict | None = None,
     ) -> None:
-        super().__init__(vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval)
-        self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
-        stages = ("train", "val", "test")
-        self.scores = nn.ModuleDict(
-            {f"{stage}_scores": ClassificationScores(vocabs.tags, positive) for stage in stages})
+        super().__init__(task, vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval, source,
+                         run_config)
+        self.head = self.add_part("head", head, input_size=self.encoder.output_dim, vocabs=vocabs)
+        self.scores = nn.ModuleDict({f"{stage}_scores": SequenceScores(task.score_ids(vocabs))
+                                     for stage in ("train", "val", "test")})
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label logits (B, labels)."""
         features, final = self.encoder(self.embedding(batch), batch["lengths"], return_final=True)
         return self.head(features, batch["mask"], final)
 
-    def predict_labels(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def predict_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Label probabilities (B, labels)."""
         return self(batch).softmax(-1)
 
@@ -50,7 +42,8 @@ class SequenceClassifier(SeqtagModule):
         loss = self.head.loss(logits, batch["label"])
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
                  batch_size=batch["lengths"].numel())
-        self.scores[f"{stage}_scores"].update(logits.argmax(-1), batch["label"])
+        one = torch.ones_like(batch["label"], dtype=torch.bool)[:, None]
+        self.scores[f"{stage}_scores"].update(logits.argmax(-1)[:, None], batch["label"][:, None], one)
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

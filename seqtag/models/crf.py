@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from seqtag.data.schemes import split_tag
+from seqtag.schemes import split_tag
 
 FORBIDDEN = -10000.0
 

@@ -9,14 +9,15 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from seqtag.data.casing import CASES
-from seqtag.data.datamodule import Vocabularies
+from seqtag.casing import CASES
 from seqtag.data.vectors import PretrainedVectors
-from seqtag.data.vocab import UNK
+from seqtag.registry import register
+from seqtag.vocab import UNK, Vocabularies
 
 log = logging.getLogger(__name__)
 
 
+@register("part", "word_embedding")
 class WordEmbedding(nn.Module):
     """Embeds word indices; rows of words with a pretrained vector start from it.
 
@@ -67,6 +68,16 @@ class WordEmbedding(nn.Module):
         self.unk_index = vocabs.words.index(UNK)
         self.chars = chars(num_chars=len(vocabs.chars)) if chars is not None else None
         self.output_dim = dim + casing_dim + (self.chars.output_dim if self.chars is not None else 0)
+
+    def saved_config(self, config: dict) -> dict:
+        """``config`` without pretrained vectors: the saved weights hold them, and loading
+        must not need their package or file."""
+        config = dict(config)
+        if config.get("vectors") is not None:
+            config["vectors"], config["dim"] = None, int(self.embedding.embedding_dim)
+        if config.get("extra_vectors") is not None:
+            config["extra_vectors"], config["extra_dim"] = None, int(self.extra.embedding_dim)
+        return config
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         words = batch["words"]

@@ -10,10 +10,13 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqtag.registry import register
+
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 MERGES = ("concat", "sum", "mul", "ave")
 
 
+@register("part", "rnn")
 class RNNEncoder(nn.Module):
     """A stacked (bi)LSTM/GRU/RNN; padding never enters the recurrence.
 

@@ -6,10 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtag.data.datamodule import Vocabularies
 from seqtag.models.crf import LinearChainCRF, allowed_transitions
+from seqtag.registry import register
+from seqtag.vocab import Vocabularies
 
 
+@register("part", "softmax")
 class SoftmaxHead(nn.Module):
     """Independent softmax per token; loss is cross-entropy averaged over real tokens."""
 
@@ -33,6 +35,7 @@ class SoftmaxHead(nn.Module):
         return self(features).argmax(-1).masked_fill(~mask, 0)
 
 
+@register("part", "crf")
 class CRFHead(nn.Module):
     """Emission scores from the encoder plus a linear-chain CRF over whole sentences.
 

@@ -18,9 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtag.data.vocab import UNK
+from seqtag.registry import register
+from seqtag.vocab import UNK
 
 
+@register("part", "next_word")
 class NextWordObjective(nn.Module):
     """Predicts each next (forward states) and previous (backward states) word."""
 

@@ -6,11 +6,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtag.data.datamodule import Vocabularies
+from seqtag.registry import register
+from seqtag.vocab import Vocabularies
 
 POOLINGS = ("last", "mean", "max", "attention", "flatten")
 
 
+@register("part", "pool")
 class SequencePoolingHead(nn.Module):
     """One label per sequence from the encoder's states.
 

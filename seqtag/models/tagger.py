@@ -2,49 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
-from torch import nn
 
-from seqtag.data.datamodule import Vocabularies
-from seqtag.metrics import scores_for
-from seqtag.models.base import SeqtagModule
+from seqtag.models.base import PartConfig, SeqtagModule
+from seqtag.registry import register
+from seqtag.tasks import Task
+from seqtag.tasks.scoring import SequenceScores
+from seqtag.vocab import Vocabularies
 
 
+@register("model", "tagger")
 class SequenceTagger(SeqtagModule):
-    """Tags every token; the head (softmax or CRF) is completed with the tag set and scheme."""
+    """Tags every token; the head (softmax or CRF) is completed with the tag set and scheme.
+    ``lm`` adds a language-model objective beside the tags (training only)."""
 
     def __init__(
-        self,
-        vocabs: Vocabularies,
-        embedding: Callable[..., nn.Module],
-        encoder: Callable[..., nn.Module],
-        head: Callable[..., nn.Module],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        scheduler: Callable[..., Any] | None = None,
-        scheduler_interval: str = "epoch",
-        lm: Callable[..., nn.Module] | None = None,
+        self, task: Task, vocabs: Vocabularies, embedding: PartConfig, encoder: PartConfig, head: PartConfig,
+        optimizer: PartConfig | None = None, scheduler: PartConfig | None = None,
+        scheduler_interval: str = "epoch", lm: PartConfig | None = None, source: dict | None = None,
+        run_config: dict | None = None,
     ) -> None:
-        super().__init__(vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval)
-        self.head = head(input_size=self.encoder.output_dim, vocabs=vocabs)
-        self.lm = None
-        if lm is not None:
-            bidirectional = bool(getattr(self.encoder, "bidirectional", False))
-            if bidirectional and getattr(self.encoder, "merge", "concat") != "concat":
-                raise ValueError("model/lm needs each direction's states apart: model.encoder.merge=concat")
-            self.lm = lm(input_size=self.encoder.output_dim, words=vocabs.words.itos,
-                         bidirectional=bidirectional)
-        self.metric_name = "f1" if vocabs.task == "entity" else "acc"
-        self.val_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
-        self.test_scores = scores_for(vocabs.task, vocabs.tags, vocabs.scheme)
+        super().__init__(task, vocabs, embedding, encoder, optimizer, scheduler, scheduler_interval, source,
+                         run_config)
+        self.head = self.add_part("head", head, input_size=self.encoder.output_dim, vocabs=vocabs)
+        bidirectional = bool(getattr(self.encoder, "bidirectional", False))
+        if lm is not None and bidirectional and getattr(self.encoder, "merge", "concat") != "concat":
+            raise ValueError("model/lm needs each direction's states apart: model.encoder.merge=concat")
+        self.lm = self.add_part("lm", lm, input_size=self.encoder.output_dim, words=vocabs.words.itos,
+                                bidirectional=bidirectional)
+        self.val_scores = SequenceScores(task.score_ids(vocabs))
+        self.test_scores = SequenceScores(task.score_ids(vocabs))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Encoder features (B, T, H) for a padded batch."""
         return self.encoder(self.embedding(batch), batch["lengths"])
 
-    def predict_tags(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def predict_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Tag ids (B, T); padded positions are to be read with ``batch["mask"]``."""
         return self.head.decode(self(batch), batch["mask"])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -84,3 +78,5 @@ class SequenceTagger(SeqtagModule):
 
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
+
+

@@ -1,4 +1,4 @@
-"""Vocabularies: word and tag indices built from training data."""
+"""Vocabularies: word, character and tag indices built from training data."""
 
 from __future__ import annotations
 
@@ -74,3 +74,46 @@ class Vocab:
         unique = set(tags)
         ordered = sorted(unique - {"O"}, key=lambda t: (t[2:], t[:2]) if t[1:2] == "-" else (t, ""))
         return cls((["O"] if "O" in unique else []) + ordered)
+
+
+@dataclass
+class Vocabularies:
+    """Every index a model needs: its words, its tags or labels (in ``scheme``, the
+    tag scheme the model was trained on; ``none`` for plain tags and labels), its
+    characters, and how words are keyed (``lowercase``, ``digits_to_zero``)."""
+
+    words: Vocab
+    tags: Vocab
+    scheme: str = "none"
+    lowercase: bool = False
+    digits_to_zero: bool = False
+    chars: Vocab | None = None
+    max_word_length: int = 20
+
+    def word_key(self, word: str) -> str:
+        return normalize(word, self.lowercase, self.digits_to_zero)
+
+    def word_indices(self, tokens: Iterable[str]) -> list[int]:
+        return [self.words.index(self.word_key(t)) for t in tokens]
+
+    def char_indices(self, token: str) -> list[int]:
+        """The first ``max_word_length`` characters' indices (none without a character vocabulary)."""
+        return self.chars.indices(token[: self.max_word_length]) if self.chars is not None else []
+
+    def to_dict(self) -> dict:
+        """Plain lists and scalars only, so a saved model loads without unpickling classes."""
+        return {
+            "words": list(self.words.itos), "unk": self.words.unk, "tags": list(self.tags.itos),
+            "chars": list(self.chars.itos) if self.chars is not None else None,
+            "scheme": self.scheme, "lowercase": self.lowercase,
+            "digits_to_zero": self.digits_to_zero, "max_word_length": self.max_word_length,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Vocabularies:
+        chars = data.get("chars")
+        return cls(
+            Vocab(list(data["words"]), unk=data["unk"]), Vocab(list(data["tags"])), data["scheme"],
+            bool(data["lowercase"]), bool(data["digits_to_zero"]),
+            Vocab(list(chars), unk=UNK) if chars is not None else None, int(data["max_word_length"]),
+        )
