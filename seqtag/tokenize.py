@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import NamedTuple
 
-from nltk.tokenize import TreebankWordTokenizer
-
-_TREEBANK = TreebankWordTokenizer()
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff]")
 _FALLBACK = re.compile(r"\w+(?:[-'.,]\w+)*|[^\w\s]")
 
@@ -37,11 +35,19 @@ def clean(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+@cache
+def _treebank() -> object:
+    # imported when first needed: NLTK costs ~35 MB, and training never tokenises raw text
+    from nltk.tokenize import TreebankWordTokenizer
+
+    return TreebankWordTokenizer()
+
+
 def tokenize(text: str) -> list[Token]:
     """Tokens of one sentence or document, with their character offsets."""
     cleaned = clean(text)
     try:
-        spans = list(_TREEBANK.span_tokenize(cleaned))
+        spans = list(_treebank().span_tokenize(cleaned))
     except ValueError:
         # NLTK cannot align a few rewritten quote forms with the input; a plain
         # word/punctuation split keeps the offsets exact there
