@@ -140,6 +140,8 @@ def test_ddp_with_one_evaluation_batch_scores_every_sentence_once(tmp_path: Path
         _, stderr = process.communicate()
         pytest.fail(f"DDP run hung:\n{stderr[-3000:]}")
     assert process.returncode == 0, stderr[-3000:]
+    # one run folder, not one per rank
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and p.name != "cache") == ["corpus", "run"]
     assert _support((run_dir / "val_report.txt").read_text()) == 5
     assert _support((run_dir / "test_report.txt").read_text()) == 601
     assert (run_dir / "metrics.json").is_file()

@@ -93,25 +93,20 @@ print("\\n".join(failed))
     assert run(code).strip() == ""
 
 
-def test_the_core_imports_neither_lightning_nor_datasets() -> None:
+@pytest.mark.skipif(not FIXTURE.is_file(), reason="fixture model missing")
+def test_the_core_is_light_and_loading_a_model_to_predict_does_not_import_datasets() -> None:
+    """One fresh interpreter (each costs seconds): the core modules first, then a prediction."""
     code = f"""
 import importlib, json, sys
 for name in {CORE!r}:
     importlib.import_module(name)
-print(json.dumps(sorted(m for m in ("datasets", "lightning", "pytorch_lightning") if m in sys.modules)))
-"""
-    assert json.loads(run(code)) == []
-
-
-@pytest.mark.skipif(not FIXTURE.is_file(), reason="fixture model missing")
-def test_loading_a_model_and_predicting_does_not_import_datasets() -> None:
-    code = f"""
-import json, sys
+heavy = sorted(m for m in ("datasets", "lightning", "pytorch_lightning") if m in sys.modules)
 import seqtag
 tags = seqtag.load({str(FIXTURE)!r}).predict("Peter Blackburn visited Brussels .").tags
-print(json.dumps({{"tags": tags, "datasets": "datasets" in sys.modules,
+print(json.dumps({{"core": heavy, "tags": tags, "datasets": "datasets" in sys.modules,
                   "datamodule": "seqtag.data.datamodule" in sys.modules}}))
 """
     out = json.loads(run(code))
+    assert out["core"] == []
     assert len(out["tags"]) == 5
     assert out["datasets"] is False and out["datamodule"] is False
