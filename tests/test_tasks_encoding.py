@@ -18,6 +18,7 @@ from seqtag.data.datamodule import DataModule
 from seqtag.data.vectors import VectorsFile
 from seqtag.errors import ConfigError
 from seqtag.tasks import DocumentClassification, EntityTagging, Task, TokenTagging
+from seqtag.vocab import Vocab, Vocabularies
 
 FILES = {"train": "train.txt", "validation": "valid.txt", "test": "test.txt"}
 NER = {
@@ -166,3 +167,13 @@ def test_character_vocabulary_covers_the_training_tokens(ner, tmp_path):
     missing = sorted({ch for tokens in _raw(dm, tmp_path)["train"]["tokens"] for t in tokens
                       for ch in t[: dm.vocabs.max_word_length] if ch not in chars})
     assert not missing, f"training characters read as <unk>: {missing}"
+
+
+def test_a_document_is_cut_at_max_length_however_it_arrives():
+    """Token lists given to the predictor are cut as training cuts texts (``max_length``)."""
+    vocabs = Vocabularies(Vocab(["<pad>", "<unk>", "a", "b", "c", "d"], unk="<unk>"), Vocab(["neg", "pos"]))
+    task = DocumentClassification(max_length=3)
+    assert task.encode(vocabs, ["a", "b", "c", "d", "e"])["words"].tolist() == [2, 3, 4]
+    assert task.encode(vocabs, [])["words"].tolist() == [1]  # an empty document reads as one <unk>
+    (examples, _) = task.batchable(vocabs, task.read_inputs([["d", "c", "b", "a"]], vocabs), None)
+    assert examples[0]["words"].tolist() == [5, 4, 3]
