@@ -83,8 +83,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, float]:
     gold = task.gold(rows)
     pred = [r.labels for r in results]
     known = task.known_labels(predictor.vocabs)
-    # counted as the file writes them (task.gold may rewrite a tag to score it)
-    unknown = Counter(label for labels in Task.gold(task, rows) for label in labels if label not in known)
+    unknown = Counter(label for labels in task.labels_as_read(rows) for label in labels if label not in known)
     scores, report = task.score(gold, pred)
     size = f"{len(rows)} examples, {sum(len(labels) for labels in gold)} {task.unit}"
     text = (f"seqtag-eval {predictor.model_path} on {args.file or 'split ' + args.split}: {size}\n\n"

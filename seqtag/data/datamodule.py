@@ -14,6 +14,7 @@ from seqtag.data.corpus import Corpus
 from seqtag.data.vectors import PretrainedVectors
 from seqtag.errors import DataNotFoundError
 from seqtag.tasks import Task
+from seqtag.tasks.base import KnownWords
 from seqtag.vocab import Vocabularies
 
 log = logging.getLogger(__name__)
@@ -57,15 +58,17 @@ class DataModule(L.LightningDataModule):
 
     def training_tokens(self) -> list[list[str]]:
         """The tokens of every training example, read and tokenised as for training."""
-        raw = self.corpus.splits(self.cache_dir, **self.split_options)
-        train = self.task.prepare(raw, self.corpus)["train"]
-        return [tokens for tokens in train["tokens"] if tokens]
+        return [tokens for tokens in self._prepared()["train"]["tokens"] if tokens]
+
+    def _prepared(self, known: KnownWords | None = None) -> Any:
+        """Every split read by the corpus and prepared by the task."""
+        return self.task.prepare(self.corpus.splits(self.cache_dir, **self.split_options), self.corpus, known)
 
     def setup(self, stage: str | None = None) -> None:
         if self.vocabs is not None:
             return
         known = self.vectors.__contains__ if self.vectors is not None else None
-        raw = self.task.prepare(self.corpus.splits(self.cache_dir, **self.split_options), self.corpus, known)
+        raw = self._prepared(known)
         vocabs = self.task.vocabularies(raw, self.min_freq, known)
         # Arrow rows are slow to fetch one by one; hold each split as numpy arrays.
         self.splits = {name: self.task.examples(vocabs, split) for name, split in raw.items()}

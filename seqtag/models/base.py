@@ -57,8 +57,6 @@ class SeqtagModule(L.LightningModule):
     composed config of the run that trained it, kept for the record.
     """
 
-    part_names: tuple[str, ...] = ("embedding", "encoder")
-
     def __init__(
         self, task: Task, vocabs: Vocabularies, embedding: PartConfig, encoder: PartConfig,
         optimizer: PartConfig | None = None, scheduler: PartConfig | None = None,

@@ -103,7 +103,11 @@ class Task(ABC):
 
     def collator(self, vocabs: Vocabularies, with_target: bool = True) -> Collator:
         columns = self.input_columns + ((self.target,) if with_target else ())
-        return Collator(columns)
+        return Collator(columns, self.batch_width())
+
+    def batch_width(self) -> int | None:
+        """Positions every batch is padded to (None: its longest example's)."""
+        return None
 
     # -- prediction ------------------------------------------------------------------------
     @abstractmethod
@@ -141,10 +145,14 @@ class Task(ABC):
         """Gold labels the model can predict (others are scored as errors)."""
         return set(vocabs.tags.itos)
 
-    def gold(self, rows: list[dict]) -> list[list[str]]:
-        """Gold label sequences of rows read by the corpus reader, ready to score."""
+    def labels_as_read(self, rows: list[dict]) -> list[list[str]]:
+        """Gold label sequences of rows read by the corpus reader, as the file writes them."""
         return [list(row[self.target]) if isinstance(row[self.target], list) else [row[self.target]]
                 for row in rows]
+
+    def gold(self, rows: list[dict]) -> list[list[str]]:
+        """Gold label sequences ready to score (a task may rewrite labels to score them)."""
+        return self.labels_as_read(rows)
 
     @abstractmethod
     def gold_inputs(self, rows: list[dict]) -> tuple[list, list[int]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from seqtag.batch import Collator, pad_chars
+from seqtag.batch import pad_chars
 from seqtag.casing import casing
 from seqtag.errors import ConfigError, CorpusFormatError
 from seqtag.registry import register
@@ -110,9 +110,8 @@ class DocumentClassification(Task):
             encoded["chars"] = pad_chars([vocabs.char_indices(t) for t in tokens])
         return encoded
 
-    def collator(self, vocabs: Vocabularies, with_target: bool = True) -> Collator:
-        columns = self.input_columns + ((self.target,) if with_target else ())
-        return Collator(columns, self.max_length if self.pad_to_max_length else None)
+    def batch_width(self) -> int | None:
+        return self.max_length if self.pad_to_max_length else None
 
     # -- prediction ------------------------------------------------------------------------
     def read_inputs(self, inputs: Sequence[str] | Sequence[Sequence[str]], vocabs: Vocabularies,

@@ -205,7 +205,7 @@ class EntityTagging(TaggingTask):
         def fix(tag: str) -> str:
             return tag if tag == "O" or tag[1:2] == "-" else f"B-{tag}"
 
-        fixed = [[fix(t) for t in row["tags"]] for row in rows]
+        fixed = [[fix(t) for t in tags] for tags in self.labels_as_read(rows)]
         scheme = detect_scheme(fixed)
         return [convert(tags, scheme, "iob2") for tags in fixed] if scheme != "iob2" else fixed
 
