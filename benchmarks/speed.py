@@ -24,9 +24,11 @@ What is measured (one process, torch's default thread count):
   logger, no callbacks but the timer; progress bar as configured) to show Lightning's overhead.
 - **inference** (``inference``): tokens/s at each ``--batch-sizes`` over the test split through
   :class:`seqtag.predictor.Predictor` (numericalising, batching by length, the model in eval
-  mode, decoding, results): the steady-state figure is a second pass over the same batches; the
-  first pass, reported too as ``first_pass_tokens_per_s``, is slower (one-time costs of each new
-  batch shape, e.g. oneDNN primitives, allocator growth). Batch 1 runs on the first
+  mode, decoding, results): the steady-state figure is the median of ``--repeats`` passes over
+  the same batches after a first one (each pass's figure is in ``passes_tokens_per_s``: on this
+  shared 2-core machine one pass may be 20 % off); the first pass, reported too as
+  ``first_pass_tokens_per_s``, is often slower (one-time costs of each new batch shape,
+  allocator growth). ``--precision bf16`` runs the predictor in bfloat16. Batch 1 runs on the first
   ``--bs1-sentences`` sentences. Each sentence is its own document (``docs=None``).
   Without ``--model`` the weights are the freshly initialised ones: speed does not depend on
   the weights' values (CRF decoding and the char encoder do the same work whatever they are).
@@ -196,10 +198,12 @@ def measure_trainer(cfg: DictConfig, model: L.LightningModule, datamodule: Any, 
 
 
 # -- inference -----------------------------------------------------------------------------------
-def measure_inference(predictor: Any, sentences: list[list[str]], batch_size: int) -> dict[str, float]:
+def measure_inference(predictor: Any, sentences: list[list[str]], batch_size: int, repeats: int = 1,
+                      ) -> dict[str, float]:
     """Tokens/s of ``predictor.predict`` over ``sentences`` at ``batch_size``: a first (cold) pass,
-    then the steady-state figure of a second pass over the same batches. The first pass pays the
-    one-time costs of each new batch shape, as a single ``seqtag-predict`` run does."""
+    then the steady-state figure: the median of ``repeats`` further passes over the same batches
+    (each pass's figure is kept too). The first pass pays the one-time costs of each new batch
+    shape, as a single ``seqtag-predict`` run does."""
     def one_pass() -> float:
         if predictor.device.type == "cuda":
             torch.cuda.synchronize()
@@ -211,8 +215,10 @@ def measure_inference(predictor: Any, sentences: list[list[str]], batch_size: in
 
     tokens = sum(map(len, sentences))
     first = one_pass()
-    return {**_rates(tokens, len(sentences), one_pass()), "batch_size": batch_size,
-            "first_pass_seconds": first, "first_pass_tokens_per_s": tokens / first}
+    passes = [one_pass() for _ in range(max(1, repeats))]
+    return {**_rates(tokens, len(sentences), statistics.median(passes)), "batch_size": batch_size,
+            "first_pass_seconds": first, "first_pass_tokens_per_s": tokens / first,
+            "passes_tokens_per_s": [tokens / seconds for seconds in passes]}
 
 
 def measure_latency(predictor: Any, sentences: list[list[str]]) -> dict[str, float]:
@@ -305,14 +311,15 @@ def run(cfg: DictConfig, options: argparse.Namespace) -> dict[str, Any]:
             figures["train_lightning"] = measure_trainer(cfg, fresh, datamodule, options.steps,
                                                          options.warmup)
     if options.model:
-        predictor = seqtag.load(options.model, device=device)
+        predictor = seqtag.load(options.model, device=device, precision=options.precision)
     else:
-        predictor = Predictor(model, device=device)
+        predictor = Predictor(model, device=device, precision=options.precision)
     sentences = split_sentences(datamodule)
     figures["inference"] = {}
     for batch_size in options.batch_sizes:
         subset = sentences[: options.bs1_sentences] if batch_size == 1 else sentences
-        figures["inference"][str(batch_size)] = measure_inference(predictor, subset, batch_size)
+        figures["inference"][str(batch_size)] = measure_inference(predictor, subset, batch_size,
+                                                                  options.repeats)
     if options.bs1_sentences > 0:
         figures["latency_bs1"] = measure_latency(predictor, sentences[: options.bs1_sentences])
     if options.time_to_target:
@@ -369,9 +376,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=10, help="untimed training steps first")
     p.add_argument("--trainer", action="store_true", help="also time the steps in a Lightning Trainer")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32, 256])
+    p.add_argument("--repeats", type=int, default=3,
+                   help="steady inference passes per batch size; their median is the figure")
     p.add_argument("--bs1-sentences", type=int, default=500,
                    help="test sentences for batch 1 and the latency figures")
     p.add_argument("--model", help="a saved model (model.pt, .ckpt or run folder) for the inference figures")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="inference precision (Predictor's): bf16 autocast for the matrix products")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--time-to-target", type=float, metavar="SCORE",
                    help="also train for real until the validation score reaches SCORE (0.93 = F1 93.0)")

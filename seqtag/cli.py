@@ -12,6 +12,8 @@ from seqtag.errors import SeqtagError
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: bfloat16 matrix products (faster on CPUs with AVX-512 BF16 or AMX)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -21,6 +21,8 @@ def sentence_starts(length: int) -> np.ndarray:
 
 
 def concat_examples(examples: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if len(examples) == 1:
+        return examples[0]
     out = {}
     for name, first in examples[0].items():
         arrays = [ex[name] for ex in examples]

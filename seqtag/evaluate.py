@@ -68,7 +68,8 @@ def read_file(args: argparse.Namespace, reader: str) -> list[dict]:
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, float]:
-    predictor = Predictor.load(args.model, batch_size=args.batch_size, device=args.device)
+    predictor = Predictor.load(args.model, batch_size=args.batch_size, device=args.device,
+                               precision=args.precision)
     task = predictor.task
     if args.file:
         rows = read_file(args, task.reader)

@@ -86,7 +86,8 @@ def write(out: TextIO, results: list, fmt: str) -> None:
 
 
 def predict(args: argparse.Namespace) -> int:
-    predictor = Predictor.load(args.model, batch_size=args.batch_size, device=args.device)
+    predictor = Predictor.load(args.model, batch_size=args.batch_size, device=args.device,
+                               precision=args.precision)
     if args.input == "-":
         lines = decoded_lines(sys.stdin.buffer, "<stdin>")
     else:

@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from seqtag.data.batching import length_batches
+from seqtag.errors import ConfigError
 from seqtag.models.base import SeqtagModule
 from seqtag.tasks import Document, Sentence, Task
 
+PRECISIONS = ("fp32", "bf16")
 Inputs = str | Sequence[str] | Sequence[Sequence[str]]
 
 
@@ -31,19 +33,21 @@ class Predictor:
     """
 
     def __init__(self, model: SeqtagModule, batch_size: int = 32, device: str | torch.device = "cpu",
-                 model_path: str = "(in memory)") -> None:
+                 model_path: str = "(in memory)", precision: str = "fp32") -> None:
         self.model = model.eval().to(device)
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.model_path = model_path
+        self.precision = check_precision(precision, self.device)
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 32, device: str = "cpu") -> Predictor:
+    def load(cls, path: str | Path, batch_size: int = 32, device: str = "cpu", precision: str = "fp32",
+             ) -> Predictor:
         from seqtag import saved_model
 
         record = saved_model.read(path)
         return cls(SeqtagModule.from_record(record), batch_size=batch_size, device=device,
-                   model_path=record["path"])
+                   model_path=record["path"], precision=precision)
 
     @property
     def task(self) -> Task:
@@ -81,10 +85,10 @@ class Predictor:
         """The model's output rows for every example, in input order, batched by length."""
         batch_size = batch_size or self.batch_size
         collate = self.task.collator(self.vocabs, with_target=False)
-        order = np.argsort([-len(ex["words"]) for ex in examples], kind="stable")
-        batches = [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
+        batches = length_batches([len(ex["words"]) for ex in examples], batch_size)
         rows: list[list] = [[] for _ in examples]
-        with torch.inference_mode():
+        low = self.precision == "bf16"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=low):
             for batch_ids in tqdm(batches, disable=not progress, unit="batch", file=sys.stderr,
                                   desc="predicting"):
                 batch = collate([examples[k] for k in batch_ids])
@@ -94,6 +98,19 @@ class Predictor:
         return rows
 
 
-def load(path: str | Path, batch_size: int = 32, device: str = "cpu") -> Predictor:
-    """A :class:`Predictor` for a saved model (``model.pt``), a checkpoint or a run directory."""
-    return Predictor.load(path, batch_size=batch_size, device=device)
+def check_precision(precision: str, device: torch.device) -> str:
+    """``fp32``, or ``bf16``: the model's matrix products (LSTM, convolutions, linear
+    layers) in bfloat16 under autocast, CRF sums and decoding in float32. On CPU,
+    bf16 needs native support (AVX-512 BF16 or AMX); elsewhere it would be slower."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "bf16" and device.type == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        raise ConfigError("precision bf16: this CPU has no native bfloat16 arithmetic "
+                          "(AVX-512 BF16 or AMX); use fp32")
+    return precision
+
+
+def load(path: str | Path, batch_size: int = 32, device: str = "cpu", precision: str = "fp32") -> Predictor:
+    """A :class:`Predictor` for a saved model (``model.pt``), a checkpoint or a run directory;
+    ``precision="bf16"`` runs it in bfloat16 (:func:`check_precision`)."""
+    return Predictor.load(path, batch_size=batch_size, device=device, precision=precision)

@@ -7,9 +7,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from seqtag.casing import casing
+
 PAD = "<pad>"
 UNK = "<unk>"
 _DIGITS = re.compile(r"\d")
+MEMO_SIZE = 200_000
+TokenFeatures = tuple[int, int, tuple[int, ...]]
 
 
 def normalize(word: str, lowercase: bool = False, digits_to_zero: bool = False) -> str:
@@ -89,6 +93,19 @@ class Vocabularies:
     digits_to_zero: bool = False
     chars: Vocab | None = None
     max_word_length: int = 20
+    # tokens seen so far: inputs repeat the same words over and over
+    _features: dict[str, TokenFeatures] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def features(self, token: str) -> TokenFeatures:
+        """A token's word index, shape class (:func:`seqtag.casing.casing`) and
+        character indices, computed once per distinct token (up to :data:`MEMO_SIZE`)."""
+        found = self._features.get(token)
+        if found is None:
+            if len(self._features) >= MEMO_SIZE:
+                self._features.clear()
+            found = self._features[token] = (self.words.index(self.word_key(token)), casing(token),
+                                             tuple(self.char_indices(token)))
+        return found
 
     def word_key(self, word: str) -> str:
         return normalize(word, self.lowercase, self.digits_to_zero)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from seqtag.batch import Collator, pad, pad_2d, pad_chars
-from seqtag.data.batching import BucketBatchSampler, batch_size, num_tokens
+from seqtag.batch import Collator, distinct_rows, pad, pad_2d, pad_chars
+from seqtag.data.batching import BucketBatchSampler, batch_size, length_batches, num_tokens
 
 
 def random_lengths(n, seed=0):
@@ -106,12 +106,25 @@ def test_eval_order_is_sorted_and_ignores_seed_and_epoch():
     sampler = BucketBatchSampler(lengths, batch_size=10, shuffle=False, seed=1)
     batches = list(sampler)
     flat = [i for b in batches for i in b]
-    # sorted by length, ties kept in index order
-    assert flat == sorted(range(103), key=lambda i: (lengths[i], i))
-    assert [len(b) for b in batches] == [10] * 10 + [3]
+    # longest first, ties kept in index order
+    assert flat == sorted(range(103), key=lambda i: (-lengths[i], i))
+    assert all(len(b) <= 10 for b in batches) and len(batches) == len(sampler)
     sampler.set_epoch(5)
     assert list(sampler) == batches
     assert list(BucketBatchSampler(lengths, batch_size=10, shuffle=False, seed=2)) == batches
+
+
+def test_length_batches_end_where_padding_would_grow():
+    lengths = [124, 33, 30, 30, 29, 5, 5, 5, 5, 5, 1]
+    batches = [b.tolist() for b in length_batches(lengths, batch_size=4)]
+    # the 124-token sentence alone (33 is far shorter); 33..29 within 20 %; 5s in 4s
+    assert batches == [[0], [1, 2, 3, 4], [5, 6, 7, 8], [9], [10]]
+    assert [b.tolist() for b in length_batches(lengths, 100, slack=1000)] == [list(range(11))]
+    for size in (1, 3, 256):
+        batches = length_batches(lengths, size)
+        assert sorted(i for b in batches for i in b) == list(range(11))
+        assert all(0 < len(b) <= size for b in batches)
+        assert all(lengths[b[0]] <= 1.2 * lengths[b[-1]] for b in batches)
 
 
 def test_batch_size_must_be_positive():
@@ -195,10 +208,27 @@ def test_collator_chars_and_scalar_labels():
         {"words": np.array([7]), "chars": pad_chars([[5, 6]]), "label": np.int64(0)},
     ]
     batch = Collator(("words", "chars", "label"))(examples)
-    assert batch["chars"].shape == (2, 2, 3)
-    assert batch["chars"][1].tolist() == [[5, 6, 0], [0, 0, 0]]
+    table, index = batch["chars_table"], batch["chars"]
+    assert index.shape == (2, 2) and table.shape == (4, 3)  # 3 distinct words and the padding row
+    assert table[index].tolist() == [[[1, 2, 3], [4, 0, 0]], [[5, 6, 0], [0, 0, 0]]]
     assert batch["label"].tolist() == [1, 0] and batch["label"].shape == (2,)
     assert batch["lengths"].tolist() == [2, 1]
+
+
+def test_distinct_rows_encode_each_word_once_whatever_its_padding():
+    # the same word padded to other widths in other examples, and twice in one
+    first = pad_chars([[7, 8], [9], [7, 8]])
+    second = pad_chars([[9], [7, 8, 300], [7, 8]])
+    third = pad_chars([[]])  # a token without characters reads as padding
+    table, index = distinct_rows([first, second, third])
+    assert table[0].tolist() == [0, 0, 0]
+    assert len(table) == 4  # padding, [7 8], [9], [7 8 300]
+    assert index.tolist() == [[1, 2, 1], [2, 3, 1], [0, 0, 0]]
+    assert table[index[1, 1]].tolist() == [7, 8, 300]
+    # every token's row holds its own characters
+    for b, array in enumerate([first, second, third]):
+        for t, row in enumerate(array):
+            assert table[index[b, t], : len(row)].tolist() == row.tolist()
 
 
 def test_collator_width_pads_every_batch_to_a_fixed_length():

@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 
+from seqtag.batch import Collator, pad_chars
 from seqtag.models.base import build
 from seqtag.models.char_encoders import CharCNN, CharLSTM
 from seqtag.registry import to_names
@@ -30,6 +32,22 @@ def test_padding_characters_do_not_change_a_word(encoder):
     narrow = encoder(torch.tensor([[[1, 2]]]))
     wide = encoder(torch.tensor([[[1, 2, 0, 0, 0]]]))
     torch.testing.assert_close(narrow, wide)
+
+
+@pytest.mark.parametrize("encoder", [CharCNN(5, dim=4, filters=6, dropout=0.0),
+                                     CharLSTM(5, dim=4, hidden_size=3, dropout=0.0)])
+def test_a_batch_of_distinct_words_gives_each_token_its_words_vector(encoder):
+    # the collator's form: each token's row in a table of the batch's distinct words
+    examples = [{"words": np.array([4, 5, 4]), "chars": pad_chars([[1, 2], [3], [1, 2]])},
+                {"words": np.array([6, 4]), "chars": pad_chars([[1, 2, 3, 4], [1, 2]])}]
+    batch = Collator(("words", "chars"))(examples)
+    assert len(batch["chars_table"]) == 4  # padding, "ab", "c", "abcd"
+    encoder.eval()
+    per_token = encoder(batch["chars"], batch["chars_table"])
+    full = torch.tensor([[[1, 2, 0, 0], [3, 0, 0, 0], [1, 2, 0, 0]],
+                         [[1, 2, 3, 4], [1, 2, 0, 0], [0, 0, 0, 0]]])
+    torch.testing.assert_close(per_token, encoder(full))
+    assert torch.equal(per_token[1, 2], torch.zeros(encoder.output_dim))
 
 
 def test_char_features_get_gradients():

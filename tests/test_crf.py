@@ -164,3 +164,34 @@ def test_gold_score_and_nll_on_padded_batches_match_brute_force(seed: int, const
     full = torch.ones(len(paths), length, dtype=torch.bool)
     total = torch.logsumexp(-crf.nll(row.expand(len(paths), -1, -1), paths, full), 0)
     assert total.item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_log_partition_survives_tags_no_allowed_path_reaches():
+    # IOB2, emissions 500 apart: the forward sum of I-LOC after a sure O underflows to 0 in
+    # probability space; log Z must still match the exact logsumexp and its gradient be finite
+    crf = LinearChainCRF(len(TAGS), allowed_transitions(TAGS, "iob2"))
+    emissions = torch.zeros(1, 3, len(TAGS))
+    emissions[0, :, 0] = 500.0
+    emissions[0, 2, 4] = 400.0
+    emissions.requires_grad_(True)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    log_z = crf.log_partition(emissions, mask)
+    expected, _ = _brute_force(crf, emissions.detach()[0], 3)
+    assert log_z.item() == pytest.approx(expected, abs=1e-3)
+    log_z.sum().backward()
+    assert torch.isfinite(emissions.grad).all()
+    # the gradient is the tag marginals: all mass on O
+    assert emissions.grad[0, :, 0].tolist() == pytest.approx([1.0, 1.0, 1.0], abs=1e-6)
+
+
+def test_log_partition_under_bf16_autocast_stays_float32():
+    crf = _random_crf(len(TAGS), 3, allowed_transitions(TAGS, "iob2"))
+    emissions = torch.randn(2, 4, len(TAGS))
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    exact = crf.log_partition(emissions, mask)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under = crf.log_partition(emissions.bfloat16(), mask)
+    assert under.dtype == torch.float32
+    # only the emissions' own rounding to bf16 differs
+    assert torch.allclose(under, crf.log_partition(emissions.bfloat16().float(), mask), atol=1e-5)
+    assert torch.allclose(under, exact, atol=0.1)

@@ -123,7 +123,7 @@ def test_batches_are_padded_with_masks(corpus, tmp_path):
     dm = _setup(corpus, tmp_path)
     batch = next(iter(dm.val_dataloader()))
     assert batch["words"].shape == batch["tags"].shape == batch["mask"].shape
-    assert set(batch) == {"words", "case", "chars", "starts", "tags", "lengths", "mask"}
+    assert set(batch) == {"words", "case", "chars", "chars_table", "starts", "tags", "lengths", "mask"}
     assert batch["lengths"].tolist() == [3]
     train_tokens = sum(int(b["mask"].sum()) for b in dm.train_dataloader())
     assert train_tokens == 8

@@ -66,10 +66,14 @@ def test_eval_shards_hold_every_sentence_once(n: int, batch_size: int, world: in
 
 
 def test_one_batch_over_two_ranks_is_split_by_sentences(monkeypatch: pytest.MonkeyPatch):
-    shards = _shards([5, 3, 9, 1, 4], batch_size=256, world=2, monkeypatch=monkeypatch)
+    # lengths within 20 % of each other: one batch in a single process
+    shards = _shards([10, 11, 12, 10, 11], batch_size=256, world=2, monkeypatch=monkeypatch)
     assert [[len(b) for b in batches] for batches in shards] == [[3], [2]]
-    assert shards[0][0] == [3, 1, 4]  # still sorted by length: the 3 shortest, then the 2 longest
-    assert shards[1][0] == [0, 2]
+    assert shards[0][0] == [0, 3, 1]  # still sorted by length: the 3 shortest, then the 2 longest
+    assert shards[1][0] == [4, 2]
+    # lengths far apart make batches of their own, enough for both ranks
+    shards = _shards([5, 3, 9, 1, 4], batch_size=256, world=2, monkeypatch=monkeypatch)
+    assert shards == [[[2], [4], [3]], [[0], [1]]]
 
 
 def test_training_shards_stay_equal_in_steps(monkeypatch: pytest.MonkeyPatch):

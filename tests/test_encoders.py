@@ -62,3 +62,62 @@ def test_built_from_its_config_or_its_registered_name_alike():
     for encoder in (by_target, by_name):
         assert isinstance(encoder, RNNEncoder) and encoder.cell == "gru" and encoder.output_dim == 8
         assert encoder.rnn.input_size == 5  # the width the model completes the config with
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("lengths", [[6, 2, 4, 1, 6], [3, 3, 3], [4]], ids=["padded", "one-length", "single"])
+def test_inference_paths_equal_packing(cell: str, bidirectional: bool, layers: int, lengths: list[int]):
+    # without gradients: prepacked oneDNN LSTM weights, and no reversal for unpadded batches
+    torch.manual_seed(1)
+    encoder = RNNEncoder(5, cell=cell, hidden_size=4, num_layers=layers, bidirectional=bidirectional).eval()
+    lengths = torch.tensor(lengths)
+    inputs = torch.randn(len(lengths), int(lengths.max()), 5)
+    with torch.inference_mode():
+        output, final = encoder(inputs, lengths, return_final=True)
+        expected, hidden = _packed(encoder, inputs, lengths)
+    torch.testing.assert_close(output, expected, atol=1e-6, rtol=1e-5)
+    last_layer = torch.cat(list(hidden[-(2 if bidirectional else 1):]), dim=-1)
+    torch.testing.assert_close(final, last_layer, atol=1e-6, rtol=1e-5)
+
+
+def test_prepacked_lstm_weights_follow_weight_changes_and_bf16():
+    from seqtag.models import onednn_lstm
+
+    torch.manual_seed(2)
+    encoder = RNNEncoder(5, hidden_size=8).eval()
+    lengths = torch.tensor([5, 3])
+    inputs = torch.randn(2, 5, 5)
+    with torch.no_grad():
+        assert onednn_lstm.usable(inputs) == onednn_lstm.available()
+        before = encoder(inputs, lengths)
+        encoder.rnn.weight_hh_l0_reverse.mul_(-1.0)  # as an optimizer step would, in place
+        after = encoder(inputs, lengths)
+        expected, _ = _packed(encoder, inputs, lengths)
+        torch.testing.assert_close(after, expected, atol=1e-6, rtol=1e-5)
+        assert not torch.allclose(before[..., 8:], after[..., 8:])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = encoder(inputs, lengths)
+    assert not onednn_lstm.usable(inputs)  # gradients on: oneDNN's backward wants plain weights
+    torch.testing.assert_close(low.float(), expected, atol=0.05, rtol=0.05)
+
+
+def test_prepacked_weights_are_renewed_after_training_steps():
+    # fused Adam changes the weights without bumping their version counters: validation
+    # after an epoch must still see the new weights
+    torch.manual_seed(3)
+    encoder = RNNEncoder(5, hidden_size=8)
+    lengths = torch.tensor([5, 3])
+    inputs = torch.randn(2, 5, 5)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=0.1, fused=True)
+    for _ in range(2):
+        encoder.train()
+        optimizer.zero_grad()
+        encoder(inputs, lengths).sum().backward()
+        optimizer.step()
+        encoder.eval()
+        with torch.inference_mode():
+            output = encoder(inputs, lengths)
+            expected, _ = _packed(encoder, inputs, lengths)
+        torch.testing.assert_close(output, expected, atol=1e-6, rtol=1e-5)

@@ -9,6 +9,23 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+SLACK = 1.2
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, slack: float = SLACK) -> list[np.ndarray]:
+    """Indices of ``lengths`` in batches of at most ``batch_size``, longest first; a batch
+    also ends before a sentence ``slack`` times shorter than its first, so that padding
+    costs little even for large batches: in 256s, CoNLL-2003's test set would otherwise
+    pad 1.55 cells per token (its longest sentence, 124 tokens, beside ones of 33).
+    """
+    order = np.argsort([-n for n in lengths], kind="stable")
+    batches, start = [], 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or k - start == batch_size or lengths[order[start]] > slack * lengths[order[k]]:
+            batches.append(order[start:k])
+            start = k
+    return batches
+
 
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of sentences of similar length, so little compute is spent on padding.
@@ -20,7 +37,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     world-size-th batch (in training, an equal number of them), so Lightning
     must not add its own sampler (``use_distributed_sampler: false``).
 
-    Evaluation scores every sentence exactly once, on some rank. When there are
+    Evaluation scores every sentence exactly once, on some rank, in batches of
+    similar lengths (:func:`length_batches`). When there are
     fewer batches than ranks (a small validation split, a large
     ``eval_batch_size``), the sentences are cut into one smaller batch per rank
     instead, so no rank is left without a batch: Lightning refuses a loader that
@@ -41,6 +59,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.pool_batches = pool_batches
         self.epoch = 0
+        self._eval_count: int | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -58,6 +77,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         return 0, 1
 
     def _num_eval_batches(self, world: int) -> int:
+        """At least one batch a rank: no fewer batches than ranks."""
         n = len(self.lengths)
         if 0 < n < world:
             # A rank without a batch skips the whole evaluation loop, epoch-end hooks included,
@@ -66,17 +86,18 @@ class BucketBatchSampler(Sampler[list[int]]):
                 f"{n} evaluation sentence(s) cannot be shared by {world} DDP processes: each needs at "
                 "least one (use fewer devices, or more sentences in the validation/test split)"
             )
-        return max(-(-n // self.batch_size), min(n, world))
+        if self._eval_count is None:
+            self._eval_count = len(length_batches(self.lengths, self.batch_size))
+        return max(self._eval_count, min(n, world))
 
     def _all_batches(self, world: int = 1) -> list[np.ndarray]:
         n = len(self.lengths)
         if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            count = self._num_eval_batches(world)
-            if count > -(-n // self.batch_size):
+            batches = length_batches(self.lengths, self.batch_size)
+            if len(batches) < self._num_eval_batches(world):
                 # fewer batches than ranks: one (smaller) batch per rank, sizes differing by at most one
-                return np.array_split(order, count)
-            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+                return np.array_split(np.argsort(self.lengths, kind="stable"), min(n, world))
+            return batches
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(n)
         pool = self.batch_size * self.pool_batches

@@ -11,6 +11,7 @@ from torch import nn
 
 from seqtag.casing import CASES
 from seqtag.data.vectors import PretrainedVectors
+from seqtag.models.dropout import Dropout
 from seqtag.registry import register
 from seqtag.vocab import UNK, Vocabularies
 
@@ -63,7 +64,7 @@ class WordEmbedding(nn.Module):
             self.extra = nn.Embedding.from_pretrained(extra, freeze=extra_freeze, padding_idx=0)
             dim += extra_dim
         self.casing = nn.Embedding(len(CASES), casing_dim, padding_idx=0) if casing_dim else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.word_dropout = word_dropout
         self.unk_index = vocabs.words.index(UNK)
         self.chars = chars(num_chars=len(vocabs.chars)) if chars is not None else None
@@ -90,7 +91,7 @@ class WordEmbedding(nn.Module):
         if self.casing is not None:
             parts.append(self.casing(batch["case"]))
         if self.chars is not None:
-            parts.append(self.chars(batch["chars"]))
+            parts.append(self.chars(batch["chars"], batch.get("chars_table")))
         return self.dropout(torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
 
 

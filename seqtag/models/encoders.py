@@ -5,11 +5,12 @@ sequence's length."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqtag.models import onednn_lstm
+from seqtag.models.dropout import Dropout, dropout
 from seqtag.registry import register
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -31,12 +32,14 @@ class RNNEncoder(nn.Module):
     per gate, zero biases, LSTM forget-gate bias 1) instead of PyTorch's uniform
     +-1/sqrt(hidden).
 
-    On CPU a packed sequence is slow to train: PyTorch's backward pass through it
-    costs time quadratic in the sequence length (4.0 s against 0.26 s a step for 64
-    sequences of up to 400 tokens, ``benchmarks/lstm_packing.py``). So while
-    gradients flow on CPU, the encoder runs each direction over the padded batch
-    instead, the backward one on every sequence reversed within its own length,
-    which gives the packed result exactly. Inference still packs.
+    On CPU a packed sequence is slow: PyTorch's backward pass through it costs time
+    quadratic in the sequence length (4.0 s against 0.26 s a step for 64 sequences of
+    up to 400 tokens, ``benchmarks/lstm_packing.py``), and even without gradients it
+    misses oneDNN's LSTM kernel, which only takes padded batches. So on CPU the encoder
+    runs each direction over the padded batch instead, the backward one on every
+    sequence reversed within its own length, which gives the packed result exactly.
+    A batch without padding (all of one length, as a single sentence is) needs neither:
+    it runs the whole ``nn.LSTM`` at once, on CPU and GPU alike.
     """
 
     def __init__(
@@ -61,13 +64,17 @@ class RNNEncoder(nn.Module):
             raise ValueError(f"init must be 'torch' or 'keras', got {init!r}")
         if init == "keras":
             self._keras_init(hidden_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.layer_dropout = dropout if num_layers > 1 else 0.0
         # one-direction, one-layer twins that run with self.rnn's weights (not registered:
         # the weights live in self.rnn only, so checkpoints and cuDNN see one module)
         self._twins = [CELLS[cell](input_size if layer == 0 else hidden_size * (2 if bidirectional else 1),
                                    hidden_size, batch_first=True) for layer in range(num_layers)]
         self.output_dim = hidden_size * (2 if bidirectional and merge == "concat" else 1)
+
+    def train(self, mode: bool = True) -> RNNEncoder:
+        onednn_lstm.forget(self.rnn)  # the weights may have moved since they were packed
+        return super().train(mode)
 
     def _keras_init(self, hidden: int) -> None:
         for name, param in self.rnn.named_parameters():
@@ -98,11 +105,13 @@ class RNNEncoder(nn.Module):
         """Outputs (B, T, output_dim); with ``return_final`` also the last layer's final
         state (B, output_dim): the forward direction after the last real token, the
         backward direction after the first."""
-        # only where gradients flow: a packed forward pass alone is as fast on CPU
-        if self.pack and inputs.device.type == "cpu" and torch.is_grad_enabled():
+        # lengths live on the CPU (the collator's), so asking them costs no device sync
+        unpadded = lengths.device.type == "cpu" and int(lengths.min()) == inputs.size(1)
+        prepacked = self.cell == "lstm" and onednn_lstm.usable(inputs)
+        if self.pack and (prepacked or not unpadded) and inputs.device.type == "cpu":
             output, final = self._by_reversal(inputs, lengths)
         else:
-            if self.pack:
+            if self.pack and not unpadded:
                 packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
                 output, state = self.rnn(packed)
                 output, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))
@@ -110,7 +119,7 @@ class RNNEncoder(nn.Module):
                 output, state = self.rnn(inputs)
             hidden = state[0] if self.cell == "lstm" else state  # (layers * directions, B, H)
             final = (hidden[-2], hidden[-1]) if self.bidirectional else (hidden[-1],)
-        if self.bidirectional:
+        if self.bidirectional and self.merge != "concat":
             output = self._merge(*output.chunk(2, dim=-1))
         output = self.dropout(output)
         if not return_final:
@@ -135,18 +144,29 @@ class RNNEncoder(nn.Module):
         layer_input = inputs
         for layer, twin in enumerate(self._twins):
             if layer > 0 and self.layer_dropout:
-                layer_input = F.dropout(layer_input, self.layer_dropout, self.training)
-            forward, _ = functional_call(twin, self._weights(layer, ""), (layer_input,))
+                layer_input = dropout(layer_input, self.layer_dropout, self.training)
+            forward = self._direction(twin, layer, "", layer_input)
             directions = [forward]
             if self.bidirectional:
-                backward, _ = functional_call(twin, self._weights(layer, "_reverse"), (reverse(layer_input),))
-                directions.append(reverse(backward))
+                directions.append(reverse(self._direction(twin, layer, "_reverse", reverse(layer_input))))
             layer_input = torch.cat(directions, dim=-1) if self.bidirectional else forward
-        output = layer_input * real[:, :, None]
+        padding = ~real[:, :, None]
+        # in place only on the concatenation's fresh tensor: an LSTM's own output is kept for backward
+        if self.bidirectional:
+            output = layer_input.masked_fill_(padding, 0.0)
+        else:
+            output = forward.masked_fill(padding, 0.0)
         final = [forward.gather(1, last.expand(-1, 1, forward.size(-1))).squeeze(1)]
         if self.bidirectional:
             final.append(directions[1][:, 0])
         return output, tuple(final)
+
+    def _direction(self, twin: nn.Module, layer: int, suffix: str, inputs: torch.Tensor) -> torch.Tensor:
+        """One direction of one layer, left to right over ``inputs`` (B, T, I)."""
+        if self.cell == "lstm" and onednn_lstm.usable(inputs):
+            return onednn_lstm.run(self.rnn, layer, suffix, inputs)
+        output, _ = functional_call(twin, self._weights(layer, suffix), (inputs,))
+        return output
 
     def _weights(self, layer: int, suffix: str) -> dict[str, torch.Tensor]:
         return {f"{name}_l0": getattr(self.rnn, f"{name}_l{layer}{suffix}")

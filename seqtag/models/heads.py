@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqtag.models.crf import LinearChainCRF, allowed_transitions
+from seqtag.models.dropout import Dropout
 from seqtag.registry import register
 from seqtag.vocab import Vocabularies
 
@@ -17,7 +18,7 @@ class SoftmaxHead(nn.Module):
 
     def __init__(self, input_size: int, vocabs: Vocabularies, dropout: float = 0.0) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.proj = nn.Linear(input_size, len(vocabs.tags))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -47,7 +48,7 @@ class CRFHead(nn.Module):
         self, input_size: int, vocabs: Vocabularies, dropout: float = 0.0, constrained: bool = True
     ) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.proj = nn.Linear(input_size, len(vocabs.tags))
         scheme = vocabs.scheme if constrained else "none"
         self.crf = LinearChainCRF(len(vocabs.tags), allowed_transitions(vocabs.tags.itos, scheme))

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqtag.models.dropout import Dropout
 from seqtag.registry import register
 from seqtag.vocab import Vocabularies
 
@@ -35,7 +36,7 @@ class SequencePoolingHead(nn.Module):
         if "flatten" in self.poolings and not max_length:
             raise ValueError("pooling=flatten needs max_length (the documents' fixed length)")
         self.max_length = max_length
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         if "attention" in self.poolings:
             self.attention = nn.Sequential(nn.Linear(input_size, input_size), nn.Tanh(),
                                            nn.Linear(input_size, 1, bias=False))

@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from seqtag.batch import pad_chars
-from seqtag.casing import casing
+from seqtag.batch import encode_tokens
 from seqtag.errors import ConfigError, CorpusFormatError
 from seqtag.registry import register
 from seqtag.tasks.base import Example, KnownWords, Task
@@ -104,11 +103,7 @@ class DocumentClassification(Task):
 
     def encode(self, vocabs: Vocabularies, tokens: Sequence[str]) -> Example:
         tokens = list(tokens[: self.max_length] if self.max_length else tokens) or [UNK]
-        encoded = {"words": np.asarray(vocabs.word_indices(tokens), dtype=np.int64),
-                   "case": np.asarray([casing(t) for t in tokens], dtype=np.int64)}
-        if self.char_features:
-            encoded["chars"] = pad_chars([vocabs.char_indices(t) for t in tokens])
-        return encoded
+        return encode_tokens(vocabs, tokens, chars=self.char_features)
 
     def batch_width(self) -> int | None:
         return self.max_length if self.pad_to_max_length else None

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 from seqeval.metrics.sequence_labeling import get_entities
 
-from seqtag.batch import pad_chars
-from seqtag.casing import casing
+from seqtag.batch import encode_tokens
 from seqtag.documents import concat_examples, group_sentences, join_sentences, sentence_starts
 from seqtag.errors import ConfigError, CorpusFormatError
 from seqtag.registry import register
@@ -82,12 +81,7 @@ class TaggingTask(Task):
         return examples
 
     def encode(self, vocabs: Vocabularies, tokens: Sequence[str]) -> Example:
-        return {
-            "words": np.asarray(vocabs.word_indices(tokens), dtype=np.int64),
-            "case": np.asarray([casing(t) for t in tokens], dtype=np.int64),
-            "starts": sentence_starts(len(tokens)),
-            "chars": pad_chars([vocabs.char_indices(t) for t in tokens]),
-        }
+        return {**encode_tokens(vocabs, tokens), "starts": sentence_starts(len(tokens))}
 
     # -- prediction ------------------------------------------------------------------------
     def read_inputs(self, inputs: Sequence[str] | Sequence[Sequence[str]], vocabs: Vocabularies,
