@@ -41,6 +41,11 @@ What is measured (one process, torch's default thread count):
   stops the run when the monitored validation score first reaches the target (as a fraction,
   0.93 = F1 93.0). Reports seconds from the start of ``fit`` and from the call to ``train``.
 
+- **peers** (``--peers``): after seqtag's own figures, each peer installed beside the project
+  (``benchmarks/peers/<peer>/setup.sh`` makes its virtual environment; today flair 0.15.1) runs
+  its own ``bench.py`` in its own interpreter on the same data, with the same ``--steps`` and
+  batch sizes; its record goes into this one under ``peers`` (``benchmarks/peers/README.md``).
+
 Prints a table and appends one JSON line per run to ``benchmarks/speed_results.jsonl``
 (``--results PATH`` to write elsewhere, ``--no-save`` to write nothing) with the command, git
 commit (``-dirty`` when the tree has changes), machine, date and figures.
@@ -366,6 +371,14 @@ def table(entry: dict) -> str:
     rows.append(("peak RSS, MB", f"{entry['peak_rss_mb']:,.0f}"))
     if "cuda_max_allocated_mb" in entry:
         rows.append(("CUDA max allocated, MB", f"{entry['cuda_max_allocated_mb']:,.0f}"))
+    for peer, figures in entry.get("peers", {}).items():
+        if "train" not in figures:
+            rows.append((f"peer {peer}", figures.get("skipped") or figures.get("failed", "?")))
+            continue
+        rows.append((f"peer {peer}: training tokens/s", f"{figures['train']['tokens_per_s']:,.0f}"))
+        for batch_size, r in figures.get("inference", {}).items():
+            rows.append((f"peer {peer}: inference batch {batch_size}, tokens/s", f"{r['tokens_per_s']:,.0f}"))
+        rows.append((f"peer {peer}: peak RSS, MB", f"{figures['peak_rss_mb']:,.0f}"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
@@ -387,10 +400,36 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--time-to-target", type=float, metavar="SCORE",
                    help="also train for real until the validation score reaches SCORE (0.93 = F1 93.0)")
     p.add_argument("--max-epochs", type=int, default=30, help="cap of the time-to-target run")
+    p.add_argument("--peers", action="store_true",
+                   help="also run the peers installed under benchmarks/peers/ (their setup.sh)")
     p.add_argument("--results", default=str(RESULTS), help="JSON-lines file to append to")
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for seqtag-train")
     return p
+
+
+PEERS = Path(__file__).resolve().parent / "peers"
+
+
+def run_peers(options: argparse.Namespace) -> dict[str, Any]:
+    """Each peer installed beside the project (``benchmarks/peers/<peer>/.venv``, made by its
+    ``setup.sh``) benchmarked by its own ``bench.py``, in its own interpreter, one after the
+    other, after seqtag's figures; its JSON record, or why there is none."""
+    found: dict[str, Any] = {}
+    for folder in sorted(p for p in PEERS.iterdir() if (p / "bench.py").is_file()):
+        python = folder / ".venv" / "bin" / "python"
+        if not python.is_file():
+            found[folder.name] = {"skipped": f"not installed: bash {folder.relative_to(ROOT)}/setup.sh"}
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "peer.jsonl"
+            args = [str(python), str(folder / "bench.py"), "--results", str(out),
+                    "--train-steps", str(options.steps), "--batch-sizes",
+                    *[str(b) for b in options.batch_sizes if b > 1]]
+            done = subprocess.run(args, cwd=ROOT)
+            found[folder.name] = (json.loads(out.read_text().splitlines()[-1]) if done.returncode == 0
+                                  else {"failed": f"exit status {done.returncode}: {' '.join(args)}"})
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -399,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cfg = compose_config(options.overrides)
     figures = run(cfg, options)
+    if options.peers:
+        figures["peers"] = run_peers(options)
     entry = record(" ".join(["python benchmarks/speed.py", *argv]), options.overrides, options, figures)
     print(table(entry))
     if not options.no_save:

@@ -98,6 +98,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         except ModelLoadError as err:
             raise ModelLoadError(f"init_from={cfg.init_from}: {err}") from None
     datamodule, model = build(cfg)
+    if datamodule.vectors is not None:
+        datamodule.vectors.release()  # in the model's weights now
     if cfg.get("init_from") and resume_from is None:
         warm_start(model, cfg.init_from)
     trainer = hydra.utils.instantiate(

@@ -10,6 +10,7 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 
 import seqtag
 from seqtag.evaluate import main as seqtag_eval
@@ -95,6 +96,19 @@ def test_predict_tokenized_file_with_documents(tagger_run: Path, tmp_path: Path)
     assert [[row[0] for row in s] for s in sentences] == tokens
     expected = seqtag.load(tagger_run).predict(tokens, docs=[1, 1, 2])
     assert [[row[1] for row in s] for s in sentences] == [s.tags for s in expected]
+
+
+def test_predict_in_bf16_gives_the_fp32_tags_on_a_confident_model(tagger_run: Path, tmp_path: Path, capsys):
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("this CPU has no native bfloat16")
+    source = tmp_path / "news.txt"
+    source.write_text("\n".join(TEXT) + "\n", encoding="utf-8")
+    seqtag_predict([str(tagger_run), str(source), "--precision", "bf16", "--batch-size", "1"])
+    low = _conll(capsys.readouterr().out)
+    seqtag_predict([str(tagger_run), str(source)])
+    assert low == _conll(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        seqtag_predict([str(tagger_run), str(source), "--precision", "fp16"])
 
 
 def test_predict_with_a_classifier_writes_label_and_probability(classifier_run: Path, tmp_path: Path,

@@ -104,6 +104,15 @@ def test_saved_model_predicts_like_the_model_it_came_from(trained):
         SequenceClassifier.load(path)
 
 
+def test_precision_must_be_known(trained):
+    from seqtag.errors import ConfigError
+
+    model, _ = trained
+    with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
+        Predictor(model, precision="half")
+    assert Predictor(model).precision == "fp32"
+
+
 def test_the_file_holds_only_tensors_and_plain_values(trained):
     _, path = trained
     record = torch.load(path, weights_only=True)  # would raise on any pickled class

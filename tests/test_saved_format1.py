@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import seqtag
 
@@ -38,3 +39,19 @@ def test_format1_classifier_gives_the_same_labels_and_probabilities(expected: di
     assert [r["tokens"] for r in results] == [r["tokens"] for r in expected["classifications"]]
     for got, want in zip(results, expected["classifications"], strict=True):
         assert got["scores"] == pytest.approx(want["scores"], abs=1e-6)
+
+
+def test_batch_sizes_and_bf16_keep_the_format1_tags(expected: dict) -> None:
+    # batches of one (no padding), of all (length-capped batches), and bfloat16 arithmetic
+    tokens = expected["tokens"]
+    assert [s.tags for s in seqtag.load(FIXTURES / "tagger_format1.pt", batch_size=1).predict(tokens)] \
+        == expected["tags_alone"]
+    assert [s.tags for s in seqtag.load(FIXTURES / "tagger_format1.pt", batch_size=512).predict(tokens)] \
+        == expected["tags_alone"]
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("this CPU has no native bfloat16")
+    low = seqtag.load(FIXTURES / "tagger_format1.pt", precision="bf16").predict(tokens)
+    pairs = [(g, p) for s, want in zip(low, expected["tags_alone"], strict=True)
+             for g, p in zip(want, s.tags, strict=True)]
+    agree = sum(g == p for g, p in pairs) / len(pairs)
+    assert agree >= 0.98, agree

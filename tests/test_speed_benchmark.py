@@ -79,3 +79,36 @@ def test_main_with_no_save_writes_nothing(tiny_cfg, tmp_path: Path, monkeypatch:
                         "--no-save", "--results", str(results)])
     assert not results.exists()
     assert "train" not in entry and set(entry["inference"]) == {"2"}
+
+
+def test_installed_peers_run_in_their_own_interpreter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    peers = tmp_path / "peers"
+    # a peer whose bench.py records the arguments it was given, in the JSON line speed.py reads
+    (peers / "fake" / ".venv" / "bin").mkdir(parents=True)
+    (peers / "fake" / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (peers / "fake" / "bench.py").write_text(
+        "import json, sys\n"
+        "args = sys.argv[1:]\n"
+        "out = args[args.index('--results') + 1]\n"
+        "record = {'peer': 'fake', 'argv': args, 'python': sys.executable, 'peak_rss_mb': 1.0,\n"
+        "          'train': {'tokens_per_s': 123.0}, 'inference': {'256': {'tokens_per_s': 456.0}}}\n"
+        "open(out, 'a').write(json.dumps(record) + '\\n')\n")
+    (peers / "absent").mkdir()
+    (peers / "absent" / "bench.py").write_text("raise SystemExit(3)\n")
+    (peers / "broken" / ".venv" / "bin").mkdir(parents=True)
+    (peers / "broken" / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (peers / "broken" / "bench.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(speed, "PEERS", peers)
+    monkeypatch.setattr(speed, "ROOT", tmp_path)
+    options = speed.parser().parse_args(["--steps", "7", "--batch-sizes", "1", "256", "--peers"])
+    found = speed.run_peers(options)
+    assert found["fake"]["argv"][-4:] == ["--train-steps", "7", "--batch-sizes", "256"]
+    assert found["fake"]["python"].endswith("fake/.venv/bin/python")
+    assert found["absent"] == {"skipped": "not installed: bash peers/absent/setup.sh"}
+    assert found["broken"]["failed"].startswith("exit status 3")
+    text = speed.table({"setup_seconds": 1.0, "peak_rss_mb": 2.0, "peers": found})
+    assert any(line.startswith("peer fake: training tokens/s") and line.endswith(" 123")
+               for line in text.splitlines())
+    assert "peer fake: inference batch 256, tokens/s" in text and "not installed" in text

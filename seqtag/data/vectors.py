@@ -46,6 +46,12 @@ class PretrainedVectors:
             loaded = self._loaded = _CACHE[key]
         return loaded
 
+    def release(self) -> None:
+        """Forget the loaded vectors, here and in the process-wide cache (a model holds the
+        rows it needs once built; the full table and its word index are ~150 MB)."""
+        self.__dict__.pop("_loaded", None)
+        _CACHE.pop(self._key(), None)
+
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_loaded"}
 
@@ -110,7 +116,8 @@ class GloVePackage(PretrainedVectors):
         import pandas as pd
 
         words = pd.read_parquet(indices[0]).iloc[:, 0].tolist()
-        matrix = np.load(matrices[0])
+        # mapped, not read: a model needs the rows of its own words only (tens of thousands of 400,000)
+        matrix = np.load(matrices[0], mmap_mode="r")
         if len(words) != matrix.shape[0]:
             raise EmbeddingsNotFoundError(
                 f"{root}: {len(words)} words but {matrix.shape[0]} vectors; the package is damaged"
