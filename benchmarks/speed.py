@@ -177,12 +177,15 @@ class _StepTimer(L.Callback):
         self.warmup = warmup
         self.start = self.end = 0.0
         self.tokens = self.sentences = 0
+        self.step = 0
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
                            batch: dict, batch_idx: int) -> None:
-        if batch_idx == self.warmup - 1:
+        # steps counted here, not by batch_idx: that restarts at each epoch
+        self.step += 1
+        if self.step == self.warmup:
             self.start = time.perf_counter()
-        elif batch_idx >= self.warmup:
+        elif self.step > self.warmup:
             t, s = _count(batch)
             self.tokens, self.sentences = self.tokens + t, self.sentences + s
             self.end = time.perf_counter()
@@ -194,6 +197,8 @@ def measure_trainer(cfg: DictConfig, model: L.LightningModule, datamodule: Any, 
     import hydra
 
     timer = _StepTimer(max(warmup, 1))
+    # no validation here, so no score for a plateau schedule to read when the steps cross an epoch
+    model.scheduler_config = None
     trainer = hydra.utils.instantiate(
         cfg.trainer, max_steps=timer.warmup + steps, max_epochs=-1, limit_val_batches=0,
         num_sanity_val_steps=0, enable_checkpointing=False, logger=False, callbacks=[timer])
