@@ -75,6 +75,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # run as a script or imported as benchmarks.speed alike
+from machine_info import cpu_name  # noqa: E402
+
 CONFIG_DIR = str(ROOT / "conf")
 RESULTS = Path(__file__).resolve().parent / "speed_results.jsonl"
 
@@ -99,14 +102,7 @@ def git_commit() -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__,
             "lightning": L.__version__, "torch_threads": torch.get_num_threads()}

@@ -21,17 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
+from machine_info import cpu_name
 
 
 def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()}"
 
 

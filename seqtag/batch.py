@@ -37,15 +37,6 @@ def encode_tokens(vocabs: Vocabularies, tokens: Sequence[str], chars: bool = Tru
     return encoded
 
 
-def pad_2d(arrays: Sequence[np.ndarray]) -> torch.Tensor:
-    """(B, T, W) from per-sentence (T_i, W_i) arrays."""
-    out = np.zeros((len(arrays), max(a.shape[0] for a in arrays), max(a.shape[1] for a in arrays)),
-                   dtype=np.int64)
-    for row, array in enumerate(arrays):
-        out[row, : array.shape[0], : array.shape[1]] = array
-    return torch.from_numpy(out)
-
-
 def distinct_rows(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token rows (such as each word's characters) of a batch, each distinct row once.
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqtag.batch import Collator, distinct_rows, pad, pad_2d, pad_chars
+from seqtag.batch import Collator, distinct_rows, pad, pad_chars
 from seqtag.data.batching import BucketBatchSampler, batch_size, length_batches, num_tokens
 
 
@@ -194,12 +194,6 @@ def test_pad_chars_pads_each_word_to_the_longest():
     assert out.tolist() == [[3, 4, 5], [6, 0, 0], [0, 0, 0]]
     # words without characters (no character vocabulary) still give one column
     assert pad_chars([[], []]).shape == (2, 1)
-
-
-def test_pad_2d_pads_sentences_and_words():
-    out = pad_2d([np.array([[1, 2], [3, 0]]), np.array([[4, 5, 6]])])
-    assert out.dtype == torch.int64
-    assert out.tolist() == [[[1, 2, 0], [3, 0, 0]], [[4, 5, 6], [0, 0, 0]]]
 
 
 def test_collator_chars_and_scalar_labels():

@@ -28,7 +28,7 @@ _PACKED: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary(
 
 
 def available() -> bool:
-    return (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+    return (torch.backends.mkldnn.is_available()
             and hasattr(torch.ops.mkldnn, "_reorder_mkldnn_rnn_layer_weight")
             and hasattr(torch.ops.aten, "mkldnn_rnn_layer"))
 
